@@ -1,0 +1,195 @@
+//! The command line, as clap parses it.
+//!
+//! These structs are the low-level form of the arguments: what the user typed. The
+//! `settings` module resolves them, with the configuration file, into the settings
+//! each command runs with.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// keygate keeps API keys out of git: a pre-commit hook, a merge check and a history
+/// scan for leaked secrets.
+#[derive(Debug, Parser)]
+#[command(name = "keygate", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Scan files, folders, standard input, staged changes, a git history or a range.
+    Scan(ScanArgs),
+    /// Write git hooks that run keygate before each commit (and push).
+    Install(InstallArgs),
+    /// List the rules, or check each against its own examples.
+    Rules(RulesArgs),
+    /// Record the current findings as accepted, so later scans pass over them.
+    Baseline(BaselineArgs),
+    /// Validate a configuration file.
+    Config(ConfigArgs),
+}
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Grouped by file, for people.
+    Human,
+    /// One JSON document (version 1).
+    Json,
+    /// One JSON finding a line, as found.
+    Jsonl,
+    /// SARIF 2.1.0, for GitHub code scanning.
+    Sarif,
+}
+
+/// What to scan and how.
+#[derive(Clone, Debug, Args)]
+pub struct ScanArgs {
+    /// Files or folders to scan (default: `.`); `-` reads standard input. With
+    /// `--staged`, `--history` or `--range`: the repository (default: `.`).
+    pub paths: Vec<PathBuf>,
+
+    /// Scan standard input.
+    #[arg(long, conflicts_with_all = ["staged", "history", "range"])]
+    pub stdin: bool,
+
+    /// Scan what `git commit` would add: the index against HEAD, added lines only.
+    #[arg(long, conflicts_with_all = ["history", "range"])]
+    pub staged: bool,
+
+    /// Scan every blob reachable from every ref.
+    #[arg(long, conflicts_with = "range")]
+    pub history: bool,
+
+    /// With --history: walk only from these revisions (repeatable).
+    #[arg(long = "rev", value_name = "REV", requires = "history")]
+    pub revs: Vec<String>,
+
+    /// Scan what the commits in A..B introduce (merge and push checks).
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+
+    /// Treat paths as plain files: no `.gitignore` rules at all.
+    #[arg(long)]
+    pub no_git: bool,
+
+    /// Follow symbolic links in folders.
+    #[arg(long)]
+    pub follow: bool,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+/// Options every scanning command shares.
+#[derive(Clone, Debug, Args)]
+pub struct CommonArgs {
+    /// Output format (default: human, or what `--output`'s extension says).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Configuration file (default: `.keygate.toml` at the repository root or the
+    /// scanned folder).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Suppress the findings recorded in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Print secrets in full (default: redacted everywhere).
+    #[arg(long)]
+    pub show_secrets: bool,
+
+    /// Include suppressed findings in the report, marked as such (SARIF
+    /// `suppressions`, JSON `suppression`).
+    #[arg(long)]
+    pub include_suppressed: bool,
+
+    /// Worker threads (default: one a core).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Skip files larger than this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_file_size: Option<u64>,
+
+    /// Exit status when there are findings.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub exit_code: u8,
+
+    /// No colour (also when `NO_COLOR` is set or output is not a terminal).
+    #[arg(long)]
+    pub no_color: bool,
+
+    /// No progress bar on long scans.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct InstallArgs {
+    /// The repository (default: the one around the current folder).
+    pub repo: Option<PathBuf>,
+    /// Also install a pre-push hook that scans the pushed commits.
+    #[arg(long)]
+    pub pre_push: bool,
+    /// Replace a hook keygate did not write (the old one is kept and still run).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum RulesCommand {
+    /// List every rule.
+    List {
+        /// Configuration file whose custom rules to include.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove every rule against its examples through the whole engine.
+    Check {
+        /// Configuration file whose custom rules to check too.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+    /// Drop entries of the baseline given by `--baseline` that no longer match.
+    #[arg(long)]
+    pub prune: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub command: ConfigCommand,
+}
+
+#[derive(Clone, Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check a configuration file (default: `.keygate.toml` here).
+    Check {
+        /// The file to check.
+        file: Option<PathBuf>,
+    },
+}

@@ -1,0 +1,140 @@
+//! `keygate scan`: resolve settings, run the source, report, choose the exit status.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::cli::{Format, ScanArgs};
+use crate::collect::{self, Collector, Stats};
+use crate::engine::Scanner;
+use crate::finding::Finding;
+use crate::report::{self, json, Report};
+use crate::settings::{OutputSettings, ScanSettings, Target};
+use crate::sources::fs::FsSource;
+use crate::sources::stdin::StdinSource;
+use crate::sources::{ScanContext, Source};
+use crate::Outcome;
+
+/// A finished scan: what the reporters need.
+pub struct ScanOutput {
+    pub findings: Vec<Finding>,
+    pub stats: Stats,
+    pub scanner: Scanner,
+    /// Lines for the end of the report (inline allows added by a range, say).
+    pub notes: Vec<String>,
+}
+
+pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
+    let settings = ScanSettings::resolve(args)?;
+    let output = settings.output.clone();
+    let exit_code = settings.exit_code;
+    let scanned = execute(settings)?;
+    write_report(&output, &scanned)?;
+    Ok(outcome(&scanned, exit_code))
+}
+
+/// Runs a scan to the end and returns its sorted findings.
+pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
+    let start = Instant::now();
+    let ScanSettings {
+        target,
+        rules,
+        suppressor,
+        output,
+        threads,
+        max_file_size,
+        no_git,
+        follow,
+        ..
+    } = settings;
+    let scanner = Scanner::new(rules)?;
+    let live = (output.format == Format::Jsonl)
+        .then(|| live_jsonl(&output))
+        .transpose()?;
+    let keep_suppressed = output.include_suppressed;
+    let collector = Collector::new(suppressor, keep_suppressed, live);
+    let ctx = ScanContext {
+        scanner: &scanner,
+        collector: &collector,
+        max_file_size,
+        threads,
+    };
+    let notes = Vec::new();
+    match &target {
+        Target::Paths { paths, strip_dot } => FsSource {
+            paths: paths.clone(),
+            strip_dot: *strip_dot,
+            no_git,
+            follow,
+        }
+        .scan(&ctx)?,
+        Target::Stdin => StdinSource.scan(&ctx)?,
+        Target::Staged { .. } | Target::History { .. } | Target::Range { .. } => {
+            anyhow::bail!("git scans are not built yet")
+        }
+    }
+    let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (findings, stats) = collector.finish(elapsed_ms);
+    Ok(ScanOutput {
+        findings,
+        stats,
+        scanner,
+        notes,
+    })
+}
+
+/// The writer that streams `jsonl` findings as they are found.
+fn live_jsonl(output: &OutputSettings) -> anyhow::Result<collect::Live> {
+    let show = output.show_secrets;
+    let line = move |f: &Finding| json::line(f, show);
+    Ok(match &output.path {
+        Some(path) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+            collect::live_writer(BufWriter::new(file), line)
+        }
+        None => collect::live_writer(io::stdout(), line),
+    })
+}
+
+/// Writes the report where `--output` says, or to standard output.
+pub fn write_report(output: &OutputSettings, scanned: &ScanOutput) -> anyhow::Result<()> {
+    let report = Report {
+        findings: &scanned.findings,
+        stats: scanned.stats,
+        rules: scanned.scanner.rules(),
+        output,
+        notes: &scanned.notes,
+    };
+    match (&output.path, output.format) {
+        (Some(_), Format::Jsonl) => Ok(()),
+        (Some(path), format) => {
+            let file =
+                File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
+            let mut out = BufWriter::new(file);
+            report::write(format, &report, &mut out)
+                .and_then(|()| out.flush())
+                .with_context(|| format!("cannot write `{}`", path.display()))
+        }
+        (None, format) => {
+            let stdout = io::stdout();
+            let mut out = stdout.lock();
+            report::write(format, &report, &mut out)
+                .and_then(|()| out.flush())
+                .context("cannot write the report to standard output")
+        }
+    }
+}
+
+/// Exit status: findings first, then unreadable input, else clean.
+pub fn outcome(scanned: &ScanOutput, exit_code: u8) -> Outcome {
+    if scanned.findings.iter().any(|f| f.suppression.is_none()) {
+        Outcome::Findings(exit_code)
+    } else if scanned.stats.errors > 0 {
+        Outcome::Error
+    } else {
+        Outcome::Clean
+    }
+}

@@ -1,0 +1,333 @@
+//! The engine: finds rule matches in a byte slice.
+//!
+//! One Aho-Corasick automaton holds every keyword of every rule. A scan runs it once
+//! over the input; each keyword hit opens a small window (the hit's line, bounded by
+//! the rule's `lookbehind` and `max_len`) in which that keyword's rules run their
+//! regexes. Windows of one rule that touch are merged, so a regex never sees a byte
+//! twice, and rules whose keywords never occur cost nothing, not even their compile.
+//! Each candidate then passes the boundary, entropy and placeholder filters.
+//!
+//! The [`Scanner`] is shared by every worker thread; each thread owns a [`Scratch`].
+//! What comes next: sources turn matches into findings with locations
+//! (`crate::finding`).
+
+pub mod entropy;
+pub mod placeholder;
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::rules::{RuleError, RuleSet};
+
+/// A secret found by one rule, in byte offsets of the scanned slice.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    /// Index of the rule in the scanner's [`RuleSet`].
+    pub rule: usize,
+    /// The whole regex match.
+    pub span: Range<usize>,
+    /// The secret inside it.
+    pub secret: Range<usize>,
+    /// Shannon entropy of the secret, bits per byte.
+    pub entropy: f64,
+}
+
+/// Why a scanner could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot build the keyword automaton: {0}")]
+    Automaton(String),
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+}
+
+/// A region of the input in which one rule's regex runs.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    rule: usize,
+    start: usize,
+    end: usize,
+}
+
+/// Per-thread working memory, reused from one scan to the next.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    /// Per rule, the window still open (not yet closed by a later, distant hit).
+    open: Vec<Option<Window>>,
+    windows: Vec<Window>,
+}
+
+/// The shared, thread-safe matcher built from a [`RuleSet`].
+#[derive(Debug)]
+pub struct Scanner {
+    rules: RuleSet,
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the rules that listed that keyword.
+    keyword_rules: Vec<Vec<usize>>,
+}
+
+impl Scanner {
+    /// Builds the keyword automaton. Regexes are compiled later, by the first scan
+    /// that needs each one.
+    pub fn new(rules: RuleSet) -> Result<Scanner, EngineError> {
+        let mut keywords: Vec<Vec<u8>> = Vec::new();
+        let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
+        for (index, rule) in rules.rules().iter().enumerate() {
+            for keyword in &rule.syntax.keywords {
+                let keyword = keyword.to_ascii_lowercase().into_bytes();
+                match keywords.iter().position(|k| *k == keyword) {
+                    Some(p) => {
+                        if !keyword_rules[p].contains(&index) {
+                            keyword_rules[p].push(index);
+                        }
+                    }
+                    None => {
+                        keywords.push(keyword);
+                        keyword_rules.push(vec![index]);
+                    }
+                }
+            }
+        }
+        // A DFA runs several times faster than the NFA that the automatic choice
+        // picks for this many case-insensitive patterns; Standard semantics allow the
+        // overlapping search that keywords nested in one another need.
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&keywords)
+            .map_err(|e| EngineError::Automaton(e.to_string()))?;
+        Ok(Scanner {
+            rules,
+            automaton,
+            keyword_rules,
+        })
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Compiles every rule's regex now, so that a broken custom rule is reported
+    /// before a scan starts rather than skipped during it.
+    pub fn compile_all(&self) -> Result<(), EngineError> {
+        for rule in self.rules.rules() {
+            rule.regex()?;
+        }
+        Ok(())
+    }
+
+    /// Finds every secret in `hay`, appending to `out` in order of position.
+    pub fn scan(&self, hay: &[u8], scratch: &mut Scratch, out: &mut Vec<Match>) {
+        let first = out.len();
+        self.collect_windows(hay, scratch);
+        for window in &scratch.windows {
+            self.run_rule(hay, *window, out);
+        }
+        yield_generic_matches(&self.rules, &mut out[first..]);
+        let mut kept = first;
+        for i in first..out.len() {
+            if out[i].rule != usize::MAX {
+                out.swap(kept, i);
+                kept += 1;
+            }
+        }
+        out.truncate(kept);
+        out[first..].sort_by(|a, b| {
+            (a.span.start, a.rule, a.span.end).cmp(&(b.span.start, b.rule, b.span.end))
+        });
+    }
+
+    /// Runs the automaton and turns keyword hits into merged windows, per rule.
+    fn collect_windows(&self, hay: &[u8], scratch: &mut Scratch) {
+        scratch.windows.clear();
+        scratch.open.clear();
+        scratch.open.resize(self.rules.len(), None);
+        for hit in self.automaton.find_overlapping_iter(hay) {
+            for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
+                let rule = self.rules.get(rule_index);
+                let window = Window {
+                    rule: rule_index,
+                    start: window_start(hay, hit.start(), rule.lookbehind()),
+                    end: window_end(hay, hit.end(), rule.max_len(), rule.syntax.multiline),
+                };
+                match &mut scratch.open[rule_index] {
+                    Some(open) if window.start <= open.end => {
+                        open.start = open.start.min(window.start);
+                        open.end = open.end.max(window.end);
+                    }
+                    slot => {
+                        if let Some(closed) = slot.replace(window) {
+                            scratch.windows.push(closed);
+                        }
+                    }
+                }
+            }
+        }
+        scratch.windows.extend(scratch.open.iter().flatten());
+    }
+
+    /// Runs one rule's regex over one window and keeps the candidates that pass the
+    /// rule's filters.
+    fn run_rule(&self, hay: &[u8], window: Window, out: &mut Vec<Match>) {
+        let rule = self.rules.get(window.rule);
+        // A regex that does not compile was reported when the rule set was checked
+        // (`compile_all`, `rules check`); here it can only be skipped.
+        let Ok(regex) = rule.regex() else { return };
+        let group = rule.secret_group(regex);
+        let slice = &hay[window.start..window.end];
+        for caps in regex.captures_iter(slice) {
+            let Some(whole) = caps.get(0) else { continue };
+            let secret = group.and_then(|g| caps.get(g)).unwrap_or(whole);
+            let span = window.start + whole.start()..window.start + whole.end();
+            let secret = window.start + secret.start()..window.start + secret.end();
+            if secret.is_empty() {
+                continue;
+            }
+            if rule.syntax.boundary_check && !on_token_boundary(hay, &secret) {
+                continue;
+            }
+            let bytes = &hay[secret.clone()];
+            let entropy = entropy::shannon(bytes);
+            if rule.syntax.min_entropy.is_some_and(|floor| entropy < floor) {
+                continue;
+            }
+            if rule.syntax.placeholder_check && placeholder::is_placeholder(bytes) {
+                continue;
+            }
+            out.push(Match {
+                rule: window.rule,
+                span,
+                secret,
+                entropy,
+            });
+        }
+    }
+}
+
+/// Start of the window for a keyword at `at`: `lookbehind` bytes back, but not past
+/// the start of the keyword's line.
+fn window_start(hay: &[u8], at: usize, lookbehind: usize) -> usize {
+    let floor = at.saturating_sub(lookbehind);
+    match memchr::memrchr(b'\n', &hay[floor..at]) {
+        Some(newline) => floor + newline + 1,
+        None => floor,
+    }
+}
+
+/// End of the window for a keyword ending at `at`: `max_len` bytes on, but for a
+/// single-line rule not past the end of the keyword's line.
+fn window_end(hay: &[u8], at: usize, max_len: usize, multiline: bool) -> usize {
+    let ceiling = at.saturating_add(max_len).min(hay.len());
+    if multiline {
+        return ceiling;
+    }
+    match memchr::memchr(b'\n', &hay[at..ceiling]) {
+        Some(newline) => at + newline,
+        None => ceiling,
+    }
+}
+
+/// Marks generic matches that overlap a specific rule's match, so that a key is
+/// reported once, under its most precise name. Marked matches get `rule = usize::MAX`.
+fn yield_generic_matches(rules: &RuleSet, matches: &mut [Match]) {
+    let is_generic = |m: &Match| rules.get(m.rule).syntax.generic;
+    if !matches.iter().any(is_generic) {
+        return;
+    }
+    let specific: Vec<Range<usize>> = matches
+        .iter()
+        .filter(|m| !is_generic(m))
+        .map(|m| m.secret.clone())
+        .collect();
+    for m in matches.iter_mut() {
+        if is_generic(m)
+            && specific
+                .iter()
+                .any(|s| s.start < m.secret.end && m.secret.start < s.end)
+        {
+            m.rule = usize::MAX;
+        }
+    }
+}
+
+/// True when the secret is not glued to word characters on either side.
+///
+/// Before the secret, a letter that ends an escape sequence still counts as a
+/// boundary: `\n`, `\t`, `\r` in JSON strings (notebooks), `\u0022`, `\x27` and URL
+/// escapes such as `%3D` put a letter or digit right before a key.
+pub fn on_token_boundary(hay: &[u8], secret: &Range<usize>) -> bool {
+    let word = |b: u8| b.is_ascii_alphanumeric();
+    let after_ok = hay.get(secret.end).is_none_or(|&b| !word(b));
+    if !after_ok {
+        return false;
+    }
+    let s = secret.start;
+    if s == 0 || !word(hay[s - 1]) {
+        return true;
+    }
+    escape_ends_at(&hay[..s])
+}
+
+/// True when `before` ends with an escape sequence whose last byte is a letter or
+/// digit: `\n`, `\t`, `\r`, `\b`, `\f`, `%3D`, `\x27`, `\u0022`.
+fn escape_ends_at(before: &[u8]) -> bool {
+    let n = before.len();
+    let hex = |r: Range<usize>| before[r].iter().all(u8::is_ascii_hexdigit);
+    (n >= 2 && before[n - 2] == b'\\' && matches!(before[n - 1], b'n' | b't' | b'r' | b'b' | b'f'))
+        || (n >= 3 && before[n - 3] == b'%' && hex(n - 2..n))
+        || (n >= 4 && &before[n - 4..n - 2] == b"\\x" && hex(n - 2..n))
+        || (n >= 6 && &before[n - 6..n - 4] == b"\\u" && hex(n - 4..n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn boundary(text: &str, secret: &str) -> bool {
+        let start = text.find(secret).unwrap();
+        on_token_boundary(text.as_bytes(), &(start..start + secret.len()))
+    }
+
+    #[test]
+    fn boundaries_hold_in_every_container() {
+        let key = "sk-KEY";
+        for text in [
+            "sk-KEY",
+            "x = \"sk-KEY\"",
+            "x='sk-KEY'",
+            "`sk-KEY`",
+            "KEY=sk-KEY\r\n",
+            "key: sk-KEY",
+            "a,sk-KEY,b",
+            "https://h/p?key=sk-KEY&x=1",
+            "\"OPENAI=sk-KEY\\n\"",
+            "\"line\\nsk-KEY\\n\"",
+            "\\tsk-KEY",
+            "%3Dsk-KEY",
+            "\\u0022sk-KEY\\u0022",
+            "\\x27sk-KEY",
+        ] {
+            assert!(boundary(text, key), "{text}");
+        }
+    }
+
+    #[test]
+    fn glued_tokens_are_not_on_a_boundary() {
+        assert!(!boundary("tasksk-KEY", "sk-KEY"));
+        assert!(!boundary("sk-KEYX", "sk-KEY"));
+        assert!(!boundary("nsk-KEY", "sk-KEY"));
+        assert!(!boundary("%zzsk-KEY", "sk-KEY"));
+    }
+
+    #[test]
+    fn windows_stop_at_line_ends_for_single_line_rules() {
+        let hay = b"first line\nkey = sk-abc\nthird";
+        let at = 17;
+        assert_eq!(window_start(hay, at, 256), 11);
+        assert_eq!(window_end(hay, at + 3, 1024, false), 23);
+        assert_eq!(window_end(hay, at + 3, 1024, true), hay.len());
+        assert_eq!(window_start(hay, at, 2), at - 2);
+    }
+}

@@ -1,0 +1,261 @@
+//! Findings: an engine match placed in its file, line and commit.
+//!
+//! A source hands the bytes it scanned and where they came from; this module turns
+//! each [`crate::engine::Match`] into a [`Finding`] with a 1-based location, a
+//! content-based fingerprint and a redacted form of the secret. Suppression
+//! (`crate::suppress`) and the reporters (`crate::report`) work on findings only.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::rules::{Rule, Severity};
+
+/// The commit that introduced a finding, for git history and range scans.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CommitInfo {
+    pub id: String,
+    pub author: String,
+    pub email: String,
+    /// RFC 3339.
+    pub date: String,
+    pub summary: String,
+}
+
+/// Where a finding sits. Lines and columns are 1-based; columns count characters
+/// (Unicode code points, or bytes where the text is not UTF-8); `end_column` is the
+/// column just past the secret, as in SARIF regions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    pub line: u64,
+    pub column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    /// Byte offsets of the secret in the scanned (decoded) content.
+    pub start_byte: u64,
+    pub end_byte: u64,
+}
+
+/// Why a finding is not reported as a failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Suppression {
+    /// A `keygate:allow` (or `gitleaks:allow`) comment on the line.
+    Inline,
+    /// The fingerprint is in the baseline file.
+    Baseline,
+    /// An allowlist of the configuration file.
+    Config,
+}
+
+/// One secret found in one place.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub rule_id: String,
+    pub rule_name: String,
+    pub severity: Severity,
+    pub location: Location,
+    /// The secret, lossily decoded as UTF-8. Reporters print it only when asked.
+    pub secret: String,
+    pub fingerprint: String,
+    pub entropy: f64,
+    pub revoke_url: Option<String>,
+    pub commit: Option<Arc<CommitInfo>>,
+    /// The line that holds the secret, cut to a readable length, secret redacted.
+    pub context: String,
+    pub suppression: Option<Suppression>,
+}
+
+impl Finding {
+    /// The secret as it may be shown: see [`redact`].
+    pub fn redacted(&self) -> String {
+        redact(&self.secret)
+    }
+}
+
+/// Place of a scanned piece inside the whole content it belongs to, so that a file
+/// scanned in chunks gets the same locations as a file scanned whole.
+#[derive(Clone, Copy, Debug)]
+pub struct Origin {
+    /// Byte offset of the piece's first byte in the whole content.
+    pub offset: u64,
+    /// Line number of the piece's first byte.
+    pub line: u64,
+    /// Characters on that line before the piece's first byte.
+    pub column_carry: u64,
+}
+
+impl Default for Origin {
+    fn default() -> Self {
+        Origin {
+            offset: 0,
+            line: 1,
+            column_carry: 0,
+        }
+    }
+}
+
+/// Builds a finding for the secret at `secret` in `hay`.
+pub fn build(
+    rule: &Rule,
+    hay: &[u8],
+    secret: Range<usize>,
+    entropy: f64,
+    path: &str,
+    origin: Origin,
+) -> Finding {
+    let (line, column) = line_column(hay, secret.start, origin);
+    let (end_line, end_column) = line_column(hay, secret.end, origin);
+    let text = String::from_utf8_lossy(&hay[secret.clone()]).into_owned();
+    Finding {
+        rule_id: rule.syntax.id.clone(),
+        rule_name: rule.syntax.name.clone(),
+        severity: rule.syntax.severity,
+        location: Location {
+            path: path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            start_byte: origin.offset + secret.start as u64,
+            end_byte: origin.offset + secret.end as u64,
+        },
+        fingerprint: fingerprint(&rule.syntax.id, &text),
+        context: context_line(hay, secret, &text),
+        secret: text,
+        entropy: (entropy * 100.0).round() / 100.0,
+        revoke_url: rule.syntax.revoke_url.clone(),
+        commit: None,
+        suppression: None,
+    }
+}
+
+/// `sha256(rule_id ":" secret)` in hex: stable across moves and reformatting, and it
+/// does not reveal the secret.
+pub fn fingerprint(rule_id: &str, secret: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(rule_id.as_bytes());
+    hasher.update(b":");
+    hasher.update(secret.as_bytes());
+    let digest = hasher.finalize();
+    let mut hex = String::with_capacity(64);
+    for byte in digest {
+        hex.push(char::from_digit(u32::from(byte >> 4), 16).expect("a nibble is a hex digit"));
+        hex.push(char::from_digit(u32::from(byte & 15), 16).expect("a nibble is a hex digit"));
+    }
+    hex
+}
+
+/// A secret as it may be shown without `--show-secrets`: its first 8 characters, `…`
+/// and its last 2, fewer of each for secrets under 24 characters so that well under
+/// half of a short secret shows.
+/// Line breaks and other control characters are never shown.
+pub fn redact(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().filter(|c| !c.is_control()).collect();
+    let head = 8.min(chars.len() / 3);
+    let tail = 2.min(chars.len() / 8);
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
+/// 1-based line and column of byte `at` of `hay`.
+fn line_column(hay: &[u8], at: usize, origin: Origin) -> (u64, u64) {
+    let before = &hay[..at];
+    let newlines = memchr::memchr_iter(b'\n', before).count() as u64;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    let chars = count_chars(&before[line_start..]);
+    let carry = if newlines == 0 {
+        origin.column_carry
+    } else {
+        0
+    };
+    (origin.line + newlines, carry + chars + 1)
+}
+
+/// Characters in `bytes`: UTF-8 lead bytes, and each byte of invalid sequences.
+pub fn count_chars(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64
+}
+
+/// Longest context line shown, in characters.
+const CONTEXT_CHARS: usize = 160;
+
+/// The line holding the secret, with the secret redacted and the line cut around it.
+fn context_line(hay: &[u8], secret: Range<usize>, text: &str) -> String {
+    let start = memchr::memrchr(b'\n', &hay[..secret.start]).map_or(0, |p| p + 1);
+    let end = memchr::memchr(b'\n', &hay[secret.end..]).map_or(hay.len(), |p| secret.end + p);
+    let before = String::from_utf8_lossy(&hay[start..secret.start]);
+    let after = String::from_utf8_lossy(&hay[secret.end..end]);
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect()
+    };
+    let before: Vec<char> = clean(&before).chars().collect();
+    let after: Vec<char> = clean(&after).chars().collect();
+    let room = CONTEXT_CHARS / 2;
+    let mut out = String::new();
+    if before.len() > room {
+        out.push('…');
+        out.extend(&before[before.len() - room..]);
+    } else {
+        out.extend(&before);
+    }
+    let first_line = text.lines().next().unwrap_or_default();
+    out.push_str(&redact(first_line));
+    if after.len() > room {
+        out.extend(&after[..room]);
+        out.push('…');
+    } else {
+        out.extend(&after);
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_keeps_eight_and_two() {
+        assert_eq!(
+            redact("sk-proj-abcdefghijklmnopqrstuvwxyzXv"),
+            "sk-proj-…Xv"
+        );
+    }
+
+    #[test]
+    fn redaction_of_short_secrets_shows_less() {
+        assert_eq!(redact("AKIAZ3MRT7QW5NXKPLVB"), "AKIAZ3…VB");
+        assert_eq!(redact("abcdefghijkl"), "abcd…l");
+        assert_eq!(redact("abcdefgh"), "ab…h");
+        assert_eq!(redact(""), "…");
+        assert!(!redact("-----BEGIN\nKEY\n-----").contains('\n'));
+    }
+
+    #[test]
+    fn fingerprint_is_sha256_of_rule_and_secret() {
+        assert_eq!(
+            fingerprint("r", "s"),
+            "44c71f3e87e3599e14890254d522998ae2c12aacfb7cdd227998477183ca4173"
+        );
+    }
+
+    #[test]
+    fn lines_and_columns_are_one_based_in_characters() {
+        let hay = "a\nzé = sk-1\n".as_bytes();
+        let at = hay.windows(4).position(|w| w == b"sk-1").unwrap();
+        assert_eq!(line_column(hay, at, Origin::default()), (2, 6));
+        let carried = Origin {
+            offset: 100,
+            line: 7,
+            column_carry: 4,
+        };
+        assert_eq!(line_column(b"xsk", 1, carried), (7, 6));
+    }
+}

@@ -1,0 +1,222 @@
+//! Human output: findings grouped by file, each with what to do about it.
+//!
+//! Colour only on a terminal and never with `NO_COLOR` or `--no-color`; the text reads
+//! the same without it. Secrets are redacted unless `--show-secrets`.
+
+use std::io::{self, Write};
+
+use anstyle::{AnsiColor, Style};
+
+use super::Report;
+use crate::finding::{Finding, Suppression};
+
+struct Palette {
+    path: Style,
+    rule: Style,
+    dim: Style,
+    bad: Style,
+    good: Style,
+}
+
+impl Palette {
+    fn new(color: bool) -> Palette {
+        if !color {
+            let plain = Style::new();
+            return Palette {
+                path: plain,
+                rule: plain,
+                dim: plain,
+                bad: plain,
+                good: plain,
+            };
+        }
+        Palette {
+            path: Style::new()
+                .bold()
+                .fg_color(Some(AnsiColor::Magenta.into())),
+            rule: Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            dim: Style::new().dimmed(),
+            bad: Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
+            good: Style::new().bold().fg_color(Some(AnsiColor::Green.into())),
+        }
+    }
+}
+
+/// Writes the whole human report.
+pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let p = Palette::new(report.output.color);
+    let mut current_path: Option<&str> = None;
+    let mut files = 0usize;
+    for finding in report.findings {
+        if current_path != Some(finding.location.path.as_str()) {
+            if current_path.is_some() {
+                writeln!(out)?;
+            }
+            current_path = Some(&finding.location.path);
+            files += 1;
+            writeln!(
+                out,
+                "{}{}{}",
+                p.path.render(),
+                finding.location.path,
+                p.path.render_reset()
+            )?;
+        }
+        write_finding(report, finding, &p, out)?;
+    }
+    if !report.findings.is_empty() {
+        writeln!(out)?;
+    }
+    write_summary(report, files, &p, out)
+}
+
+fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write) -> io::Result<()> {
+    let secret = if report.output.show_secrets {
+        f.secret.clone()
+    } else {
+        f.redacted()
+    };
+    let suppressed = match f.suppression {
+        None => String::new(),
+        Some(Suppression::Inline) => " (allowed inline)".into(),
+        Some(Suppression::Baseline) => " (in baseline)".into(),
+        Some(Suppression::Config) => " (allowed by config)".into(),
+    };
+    writeln!(
+        out,
+        "  {}:{}  {}{}{} [{}] {}{}",
+        f.location.line,
+        f.location.column,
+        p.rule.render(),
+        f.rule_name,
+        p.rule.render_reset(),
+        f.severity,
+        f.rule_id,
+        suppressed,
+    )?;
+    writeln!(out, "      secret:  {secret}")?;
+    if !f.context.is_empty() && !report.output.show_secrets {
+        writeln!(
+            out,
+            "      line:    {}{}{}",
+            p.dim.render(),
+            f.context,
+            p.dim.render_reset()
+        )?;
+    }
+    if let Some(commit) = &f.commit {
+        let short = commit.id.get(..12).unwrap_or(&commit.id);
+        writeln!(
+            out,
+            "      commit:  {short} by {} <{}> on {}: {}",
+            commit.author, commit.email, commit.date, commit.summary
+        )?;
+    }
+    if f.suppression.is_none() {
+        let rotate = match &f.revoke_url {
+            Some(url) => format!("revoke and rotate it at {url}"),
+            None => "revoke and rotate it with its provider".into(),
+        };
+        writeln!(
+            out,
+            "      fix:     remove it from the code, load it from an environment variable or a secret manager, and {rotate}"
+        )?;
+    }
+    Ok(())
+}
+
+fn write_summary(
+    report: &Report,
+    files: usize,
+    p: &Palette,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let s = &report.stats;
+    let active = report.active().count();
+    let scanned = if s.blobs > 0 {
+        format!("{} blobs", s.blobs)
+    } else {
+        format!("{} {}", s.files, plural(s.files, "file", "files"))
+    };
+    let volume = format!("{scanned}, {} in {} ms", human_bytes(s.bytes), s.elapsed_ms);
+    if active == 0 {
+        writeln!(
+            out,
+            "{}no secrets found{} (scanned {volume})",
+            p.good.render(),
+            p.good.render_reset()
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{}{active} {} found{} in {files} {} (scanned {volume})",
+            p.bad.render(),
+            plural(active as u64, "secret", "secrets"),
+            p.bad.render_reset(),
+            plural(files as u64, "file", "files"),
+        )?;
+        writeln!(
+            out,
+            "a leaked key is public once pushed: revoke and rotate it even after removing it."
+        )?;
+        writeln!(
+            out,
+            "false positive? add a `keygate:allow` comment on its line, or record it with `keygate baseline --output .keygate-baseline.json`."
+        )?;
+    }
+    if s.suppressed > 0 {
+        writeln!(
+            out,
+            "{} suppressed (inline allow, config or baseline)",
+            s.suppressed
+        )?;
+    }
+    if s.errors > 0 {
+        writeln!(
+            out,
+            "{} {} could not be read (see the errors above)",
+            s.errors,
+            plural(s.errors, "input", "inputs")
+        )?;
+    }
+    for note in report.notes {
+        writeln!(out, "{note}")?;
+    }
+    Ok(())
+}
+
+fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
+}
+
+/// `1.2 MiB` style sizes.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_bytes(12), "12 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 << 20), "3.0 MiB");
+    }
+}

@@ -1,0 +1,88 @@
+//! JSON output, version 1 (shared/DESIGN.md "JSON output"), and JSON Lines.
+//!
+//! `json` is one document with `version`, `findings` and `stats`; `jsonl` is one
+//! finding object a line, written as each is found. Both hold the redacted secret;
+//! the full secret only with `--show-secrets`.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use super::Report;
+use crate::collect::Stats;
+use crate::finding::{CommitInfo, Finding, Suppression};
+use crate::rules::Severity;
+
+/// A finding as JSON shows it.
+#[derive(Serialize)]
+pub struct JsonFinding<'a> {
+    pub rule_id: &'a str,
+    pub rule_name: &'a str,
+    pub severity: Severity,
+    pub path: &'a str,
+    pub line: u64,
+    pub column: u64,
+    pub end_line: u64,
+    pub end_column: u64,
+    pub secret_redacted: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<&'a str>,
+    pub fingerprint: &'a str,
+    pub entropy: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revoke_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<&'a CommitInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppression: Option<Suppression>,
+}
+
+impl<'a> JsonFinding<'a> {
+    pub fn new(f: &'a Finding, show_secrets: bool) -> Self {
+        JsonFinding {
+            rule_id: &f.rule_id,
+            rule_name: &f.rule_name,
+            severity: f.severity,
+            path: &f.location.path,
+            line: f.location.line,
+            column: f.location.column,
+            end_line: f.location.end_line,
+            end_column: f.location.end_column,
+            secret_redacted: f.redacted(),
+            secret: show_secrets.then_some(f.secret.as_str()),
+            fingerprint: &f.fingerprint,
+            entropy: f.entropy,
+            revoke_url: f.revoke_url.as_deref(),
+            commit: f.commit.as_deref(),
+            suppression: f.suppression,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Document<'a> {
+    version: u32,
+    findings: Vec<JsonFinding<'a>>,
+    stats: Stats,
+}
+
+/// The whole JSON document.
+pub fn write_document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+    let document = Document {
+        version: 1,
+        findings: report
+            .findings
+            .iter()
+            .map(|f| JsonFinding::new(f, report.output.show_secrets))
+            .collect(),
+        stats: report.stats,
+    };
+    serde_json::to_writer_pretty(&mut *out, &document)?;
+    out.write_all(b"\n")
+}
+
+/// One finding as a JSON Lines line (without the newline).
+pub fn line(finding: &Finding, show_secrets: bool) -> String {
+    serde_json::to_string(&JsonFinding::new(finding, show_secrets))
+        .expect("a finding of strings and numbers always serialises")
+}

@@ -1,0 +1,218 @@
+//! Settings: the command line and the configuration file resolved into what a scan
+//! runs with.
+//!
+//! This is the one place where flags meet `.keygate.toml`: which source, which
+//! rules, which allowlists and baseline, which output. Commands take a
+//! [`ScanSettings`] and never look at raw arguments again.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+use crate::cli::{CommonArgs, Format, ScanArgs};
+use crate::config::{Config, CONFIG_FILE};
+use crate::rules::RuleSet;
+use crate::suppress::Suppressor;
+
+/// What a scan reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// Files and folders; `strip_dot` when the user named none.
+    Paths {
+        paths: Vec<PathBuf>,
+        strip_dot: bool,
+    },
+    Stdin,
+    Staged {
+        repo: PathBuf,
+    },
+    History {
+        repo: PathBuf,
+        revs: Vec<String>,
+    },
+    Range {
+        repo: PathBuf,
+        range: String,
+    },
+}
+
+impl Target {
+    /// The repository or folder whose `.keygate.toml` applies.
+    pub fn config_dir(&self) -> Option<PathBuf> {
+        match self {
+            Target::Paths { paths, .. } => {
+                let first = paths.first()?;
+                let dir = if first.is_dir() {
+                    first.clone()
+                } else {
+                    first.parent().map(Path::to_path_buf).unwrap_or_default()
+                };
+                Some(repo_root(&dir).unwrap_or(dir))
+            }
+            Target::Stdin => std::env::current_dir()
+                .ok()
+                .map(|d| repo_root(&d).unwrap_or(d)),
+            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
+                Some(repo_root(repo).unwrap_or_else(|| repo.clone()))
+            }
+        }
+    }
+}
+
+/// The work tree root of the repository around `dir`, if any.
+fn repo_root(dir: &Path) -> Option<PathBuf> {
+    let repo = git2::Repository::discover(dir).ok()?;
+    repo.workdir().map(Path::to_path_buf)
+}
+
+/// Output settings.
+#[derive(Clone, Debug)]
+pub struct OutputSettings {
+    pub format: Format,
+    pub path: Option<PathBuf>,
+    pub color: bool,
+    pub show_secrets: bool,
+    pub include_suppressed: bool,
+    pub progress: bool,
+}
+
+/// Everything a scan runs with.
+pub struct ScanSettings {
+    pub target: Target,
+    pub rules: RuleSet,
+    pub suppressor: Suppressor,
+    pub config: Config,
+    pub output: OutputSettings,
+    pub threads: usize,
+    pub max_file_size: Option<u64>,
+    pub exit_code: u8,
+    pub no_git: bool,
+    pub follow: bool,
+}
+
+impl ScanSettings {
+    /// Resolves scan arguments: target, config, rules, baseline, output.
+    pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
+        let target = resolve_target(args)?;
+        let config = load_config(args.common.config.as_deref(), target.config_dir())?;
+        let mut rules = RuleSet::builtin()?;
+        config.apply_to_rules(&mut rules)?;
+        let root = config
+            .path
+            .as_ref()
+            .and_then(|p| p.parent())
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
+        let mut suppressor = config.suppressor(root)?;
+        if let Some(path) = &args.common.baseline {
+            suppressor.baseline = crate::baseline::load(path)?;
+        }
+        Ok(ScanSettings {
+            target,
+            rules,
+            suppressor,
+            config,
+            output: resolve_output(&args.common),
+            threads: resolve_threads(args.common.threads),
+            max_file_size: args.common.max_file_size,
+            exit_code: args.common.exit_code,
+            no_git: args.no_git,
+            follow: args.follow,
+        })
+    }
+}
+
+fn resolve_target(args: &ScanArgs) -> anyhow::Result<Target> {
+    let single_repo = |what: &str| -> anyhow::Result<PathBuf> {
+        match args.paths.as_slice() {
+            [] => Ok(PathBuf::from(".")),
+            [one] => Ok(one.clone()),
+            _ => bail!(
+                "{what} takes one repository, not {} paths",
+                args.paths.len()
+            ),
+        }
+    };
+    if args.staged {
+        return Ok(Target::Staged {
+            repo: single_repo("--staged")?,
+        });
+    }
+    if args.history {
+        return Ok(Target::History {
+            repo: single_repo("--history")?,
+            revs: args.revs.clone(),
+        });
+    }
+    if let Some(range) = &args.range {
+        if !range.contains("..") {
+            bail!("--range takes `A..B`, not `{range}`");
+        }
+        return Ok(Target::Range {
+            repo: single_repo("--range")?,
+            range: range.clone(),
+        });
+    }
+    let dash = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if args.stdin || dash {
+        if args.paths.len() > usize::from(dash) {
+            bail!("standard input (`-`) cannot be scanned together with paths");
+        }
+        return Ok(Target::Stdin);
+    }
+    if args.paths.is_empty() {
+        return Ok(Target::Paths {
+            paths: vec![PathBuf::from(".")],
+            strip_dot: true,
+        });
+    }
+    Ok(Target::Paths {
+        paths: args.paths.clone(),
+        strip_dot: false,
+    })
+}
+
+/// `--config FILE`, else `.keygate.toml` in `dir` if it exists, else no config.
+pub fn load_config(explicit: Option<&Path>, dir: Option<PathBuf>) -> anyhow::Result<Config> {
+    if let Some(path) = explicit {
+        return Ok(Config::load(path)?);
+    }
+    let Some(dir) = dir else {
+        return Ok(Config::default());
+    };
+    let path = dir.join(CONFIG_FILE);
+    if path.is_file() {
+        return Config::load(&path).with_context(|| "the configuration found for this scan");
+    }
+    Ok(Config::default())
+}
+
+fn resolve_output(common: &CommonArgs) -> OutputSettings {
+    let inferred = common
+        .output
+        .as_ref()
+        .and_then(|path| match path.extension()?.to_str()? {
+            "sarif" => Some(Format::Sarif),
+            "json" => Some(Format::Json),
+            "jsonl" => Some(Format::Jsonl),
+            _ => None,
+        });
+    let format = common.format.or(inferred).unwrap_or(Format::Human);
+    let terminal = common.output.is_none() && std::io::stdout().is_terminal();
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    OutputSettings {
+        format,
+        path: common.output.clone(),
+        color: terminal && !common.no_color && !no_color_env,
+        show_secrets: common.show_secrets,
+        include_suppressed: common.include_suppressed,
+        progress: !common.no_progress && std::io::stderr().is_terminal(),
+    }
+}
+
+fn resolve_threads(requested: Option<usize>) -> usize {
+    match requested {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(2, |n| n.get()),
+    }
+}

@@ -1,0 +1,274 @@
+//! Sources: where bytes to scan come from.
+//!
+//! A source (files and folders, standard input, and the git sources: staged changes,
+//! history, ranges) finds content and hands it, with its path and commit, to the
+//! helpers here: [`scan_bytes`] for content in memory and [`scan_reader`] for a stream
+//! of any size, which it scans in overlapping chunks so that a file larger than
+//! memory is never read whole. Both turn engine matches into findings and pass them to
+//! the [`Collector`](crate::collect::Collector).
+
+pub mod fs;
+pub mod stdin;
+
+use std::io::{self, Read};
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::collect::Collector;
+use crate::engine::{Match, Scanner, Scratch};
+use crate::finding::{self, CommitInfo, Origin, Suppression};
+use crate::suppress;
+
+/// Bytes scanned at once from a stream.
+const CHUNK: usize = 8 << 20;
+/// Bytes a chunk shares with the next one: more than any rule's reach
+/// (`lookbehind + keyword + max_len`), so no match is cut in two.
+const OVERLAP: usize = 64 << 10;
+
+/// Everything a source needs to scan: the shared engine and the shared sink.
+pub struct ScanContext<'a> {
+    pub scanner: &'a Scanner,
+    pub collector: &'a Collector,
+    /// Files larger than this are skipped (`--max-file-size`).
+    pub max_file_size: Option<u64>,
+    /// Worker threads (`--threads`).
+    pub threads: usize,
+}
+
+/// A source of content to scan (files, stdin, git).
+pub trait Source {
+    /// Scans everything the source holds. Unreadable parts are reported to the
+    /// collector and skipped; an `Err` means the source could not be scanned at all.
+    fn scan(&self, ctx: &ScanContext) -> anyhow::Result<()>;
+}
+
+/// Per-thread working memory, reused from one blob to the next.
+#[derive(Debug, Default)]
+pub struct Worker {
+    scratch: Scratch,
+    matches: Vec<Match>,
+    buf: Vec<u8>,
+}
+
+/// Sorted, disjoint 1-based line ranges: the lines a change added. Findings outside
+/// them are not reported (staged and range scans).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LineSet {
+    ranges: Vec<Range<u64>>,
+}
+
+impl LineSet {
+    /// Adds lines `start..start + count`; ranges must come in ascending order.
+    pub fn push(&mut self, start: u64, count: u64) {
+        if count == 0 {
+            return;
+        }
+        match self.ranges.last_mut() {
+            Some(last) if last.end >= start => last.end = last.end.max(start + count),
+            _ => self.ranges.push(start..start + count),
+        }
+    }
+
+    pub fn contains(&self, line: u64) -> bool {
+        let i = self.ranges.partition_point(|r| r.end <= line);
+        self.ranges.get(i).is_some_and(|r| r.start <= line)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+/// Who and what a blob is, for the findings in it.
+#[derive(Clone, Copy, Debug)]
+pub struct BlobMeta<'a> {
+    /// The path as findings show it.
+    pub path: &'a str,
+    pub commit: Option<&'a Arc<CommitInfo>>,
+    /// Only findings that start on these lines count.
+    pub added_lines: Option<&'a LineSet>,
+}
+
+impl<'a> BlobMeta<'a> {
+    pub fn path(path: &'a str) -> Self {
+        BlobMeta {
+            path,
+            commit: None,
+            added_lines: None,
+        }
+    }
+}
+
+/// Scans content held in memory. UTF-16 with a byte-order mark is decoded first.
+pub fn scan_bytes(ctx: &ScanContext, worker: &mut Worker, bytes: &[u8], meta: BlobMeta) {
+    if let Some(decoded) = decode_utf16(bytes) {
+        scan_piece(
+            ctx,
+            worker,
+            decoded.as_bytes(),
+            meta,
+            Origin::default(),
+            0..usize::MAX,
+        );
+    } else {
+        scan_piece(ctx, worker, bytes, meta, Origin::default(), 0..usize::MAX);
+    }
+}
+
+/// Scans a stream in chunks of [`CHUNK`] bytes that overlap by [`OVERLAP`]; returns
+/// the bytes read. UTF-16 with a byte-order mark is transcoded on the fly.
+pub fn scan_reader(
+    ctx: &ScanContext,
+    worker: &mut Worker,
+    reader: &mut dyn Read,
+    meta: BlobMeta,
+) -> io::Result<u64> {
+    let mut buf = std::mem::take(&mut worker.buf);
+    buf.clear();
+    let result = scan_chunks(ctx, worker, &mut buf, reader, meta);
+    // Keep the buffer for the next file, unless one huge file grew it.
+    if buf.capacity() <= CHUNK + OVERLAP {
+        worker.buf = buf;
+    }
+    result
+}
+
+fn scan_chunks(
+    ctx: &ScanContext,
+    worker: &mut Worker,
+    buf: &mut Vec<u8>,
+    reader: &mut dyn Read,
+    meta: BlobMeta,
+) -> io::Result<u64> {
+    let mut total = fill(reader, buf, 4)? as u64;
+    if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
+        let head = std::mem::take(buf);
+        let mut decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .bom_sniffing(true)
+            .strip_bom(true)
+            .build(io::Cursor::new(head).chain(reader));
+        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta)?;
+        return Ok(read.max(total));
+    }
+    total += scan_chunks_plain(ctx, worker, buf, reader, meta)?;
+    Ok(total)
+}
+
+/// The chunk loop proper; `buf` may already hold the stream's first bytes.
+fn scan_chunks_plain(
+    ctx: &ScanContext,
+    worker: &mut Worker,
+    buf: &mut Vec<u8>,
+    reader: &mut dyn Read,
+    meta: BlobMeta,
+) -> io::Result<u64> {
+    let mut origin = Origin::default();
+    let mut total = 0u64;
+    loop {
+        let target = CHUNK + OVERLAP;
+        let read = fill(reader, buf, target)?;
+        total += read as u64;
+        let eof = buf.len() < target;
+        let keep = if eof { buf.len() } else { buf.len() - OVERLAP };
+        scan_piece(ctx, worker, buf, meta, origin, 0..keep);
+        if eof {
+            return Ok(total);
+        }
+        let done = &buf[..keep];
+        let newlines = memchr::memchr_iter(b'\n', done).count() as u64;
+        let line_start = memchr::memrchr(b'\n', done).map_or(0, |p| p + 1);
+        origin.column_carry = finding::count_chars(&done[line_start..])
+            + if newlines == 0 {
+                origin.column_carry
+            } else {
+                0
+            };
+        origin.line += newlines;
+        origin.offset += keep as u64;
+        buf.drain(..keep);
+    }
+}
+
+/// Reads until `buf` holds `target` bytes or the stream ends; returns bytes read.
+fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<usize> {
+    let before = buf.len();
+    if buf.len() >= target {
+        return Ok(0);
+    }
+    let want = (target - buf.len()) as u64;
+    match reader.take(want).read_to_end(buf) {
+        Ok(_) => Ok(buf.len() - before),
+        Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(buf.len() - before),
+        Err(e) => Err(e),
+    }
+}
+
+/// Scans one piece of content; keeps matches that start inside `keep`.
+fn scan_piece(
+    ctx: &ScanContext,
+    worker: &mut Worker,
+    hay: &[u8],
+    meta: BlobMeta,
+    origin: Origin,
+    keep: Range<usize>,
+) {
+    worker.matches.clear();
+    ctx.scanner
+        .scan(hay, &mut worker.scratch, &mut worker.matches);
+    for m in &worker.matches {
+        if !keep.contains(&m.secret.start) {
+            continue;
+        }
+        let rule = ctx.scanner.rules().get(m.rule);
+        let mut found = finding::build(rule, hay, m.secret.clone(), m.entropy, meta.path, origin);
+        if meta
+            .added_lines
+            .is_some_and(|lines| !lines.contains(found.location.line))
+        {
+            continue;
+        }
+        if suppress::inline_allowed(hay, m.secret.start) {
+            found.suppression = Some(Suppression::Inline);
+        }
+        found.commit = meta.commit.cloned();
+        ctx.collector.push(found);
+    }
+}
+
+/// Decodes UTF-16 with a byte-order mark into UTF-8; `None` for anything else.
+pub fn decode_utf16(bytes: &[u8]) -> Option<String> {
+    let encoding = match bytes {
+        [0xFF, 0xFE, ..] => encoding_rs::UTF_16LE,
+        [0xFE, 0xFF, ..] => encoding_rs::UTF_16BE,
+        _ => return None,
+    };
+    let (text, _) = encoding.decode_with_bom_removal(bytes);
+    Some(text.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_sets_merge_and_answer() {
+        let mut lines = LineSet::default();
+        lines.push(3, 2);
+        lines.push(5, 1);
+        lines.push(9, 3);
+        assert!(!lines.contains(2));
+        assert!(lines.contains(3) && lines.contains(5));
+        assert!(!lines.contains(6));
+        assert!(lines.contains(11) && !lines.contains(12));
+    }
+
+    #[test]
+    fn utf16_with_a_bom_decodes() {
+        let mut bytes = vec![0xFF, 0xFE];
+        for unit in "key=sk-1".encode_utf16() {
+            bytes.extend(unit.to_le_bytes());
+        }
+        assert_eq!(decode_utf16(&bytes).as_deref(), Some("key=sk-1"));
+        assert_eq!(decode_utf16(b"plain"), None);
+    }
+}
