@@ -1,7 +1,7 @@
 //! The engine: finds rule matches in a byte slice.
 //!
-//! One Aho-Corasick automaton holds every keyword of every rule. A scan runs it once
-//! over the input; each keyword hit opens a small window (the hit's line, bounded by
+//! One Aho-Corasick automaton ([`keywords`]) holds every keyword of every rule. A
+//! scan runs it once over the input; each keyword hit opens a small window (the hit's line, bounded by
 //! the rule's `lookbehind` and `max_len`) in which that keyword's rules run their
 //! regexes. Windows of one rule that touch are merged, so a regex never sees a byte
 //! twice, and rules whose keywords never occur cost nothing, not even their compile.
@@ -12,11 +12,12 @@
 //! (`crate::finding`).
 
 pub mod entropy;
+pub mod keywords;
 pub mod placeholder;
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use keywords::{Hit, KeywordMatcher};
 
 use crate::rules::{RuleError, RuleSet};
 
@@ -56,13 +57,14 @@ pub struct Scratch {
     /// Per rule, the window still open (not yet closed by a later, distant hit).
     open: Vec<Option<Window>>,
     windows: Vec<Window>,
+    hits: Vec<Hit>,
 }
 
 /// The shared, thread-safe matcher built from a [`RuleSet`].
 #[derive(Debug)]
 pub struct Scanner {
     rules: RuleSet,
-    automaton: AhoCorasick,
+    keywords: KeywordMatcher,
     /// For each automaton pattern, the rules that listed that keyword.
     keyword_rules: Vec<Vec<usize>>,
 }
@@ -89,18 +91,10 @@ impl Scanner {
                 }
             }
         }
-        // A DFA runs several times faster than the NFA that the automatic choice
-        // picks for this many case-insensitive patterns; Standard semantics allow the
-        // overlapping search that keywords nested in one another need.
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .map_err(|e| EngineError::Automaton(e.to_string()))?;
+        let keywords = KeywordMatcher::new(&keywords).map_err(EngineError::Automaton)?;
         Ok(Scanner {
             rules,
-            automaton,
+            keywords,
             keyword_rules,
         })
     }
@@ -144,13 +138,15 @@ impl Scanner {
         scratch.windows.clear();
         scratch.open.clear();
         scratch.open.resize(self.rules.len(), None);
-        for hit in self.automaton.find_overlapping_iter(hay) {
-            for &rule_index in &self.keyword_rules[hit.pattern().as_usize()] {
+        scratch.hits.clear();
+        self.keywords.find_all(hay, &mut scratch.hits);
+        for hit in &scratch.hits {
+            for &rule_index in &self.keyword_rules[hit.keyword as usize] {
                 let rule = self.rules.get(rule_index);
                 let window = Window {
                     rule: rule_index,
-                    start: window_start(hay, hit.start(), rule.lookbehind()),
-                    end: window_end(hay, hit.end(), rule.max_len(), rule.syntax.multiline),
+                    start: window_start(hay, hit.start, rule.lookbehind()),
+                    end: window_end(hay, hit.end, rule.max_len(), rule.syntax.multiline),
                 };
                 match &mut scratch.open[rule_index] {
                     Some(open) if window.start <= open.end => {
