@@ -187,8 +187,14 @@ const CONTEXT_CHARS: usize = 160;
 
 /// The line holding the secret, with the secret redacted and the line cut around it.
 fn context_line(hay: &[u8], secret: Range<usize>, text: &str) -> String {
-    let start = memchr::memrchr(b'\n', &hay[..secret.start]).map_or(0, |p| p + 1);
-    let end = memchr::memchr(b'\n', &hay[secret.end..]).map_or(hay.len(), |p| secret.end + p);
+    // Look no further than the context can show (at most 4 bytes a character), so
+    // that a line of many megabytes (minified code, a dump) costs no more than a
+    // short one.
+    let reach = CONTEXT_CHARS * 4;
+    let floor = secret.start.saturating_sub(reach);
+    let ceiling = secret.end.saturating_add(reach).min(hay.len());
+    let start = memchr::memrchr(b'\n', &hay[floor..secret.start]).map_or(floor, |p| floor + p + 1);
+    let end = memchr::memchr(b'\n', &hay[secret.end..ceiling]).map_or(ceiling, |p| secret.end + p);
     let before = String::from_utf8_lossy(&hay[start..secret.start]);
     let after = String::from_utf8_lossy(&hay[secret.end..end]);
     let clean = |s: &str| -> String {

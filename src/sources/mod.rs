@@ -21,9 +21,13 @@ use crate::suppress;
 
 /// Bytes scanned at once from a stream.
 const CHUNK: usize = 8 << 20;
-/// Bytes a chunk shares with the next one: more than any rule's reach
-/// (`lookbehind + keyword + max_len`), so no match is cut in two.
+/// Bytes read past a chunk's end: more than any rule's reach
+/// (`lookbehind + keyword + max_len`), so no match that starts in the chunk is cut.
 const OVERLAP: usize = 64 << 10;
+/// Bytes of the previous chunk kept before the next one: more than any rule's
+/// `lookbehind`, so that a regex sees as much before a keyword as in a whole-file
+/// scan and cannot find a shorter, truncated match at the chunk's first byte.
+const CONTEXT: usize = 16 << 10;
 
 /// Everything a source needs to scan: the shared engine and the shared sink.
 pub struct ScanContext<'a> {
@@ -140,41 +144,51 @@ fn scan_chunks(
     reader: &mut dyn Read,
     meta: BlobMeta,
 ) -> io::Result<u64> {
-    let mut total = fill(reader, buf, 4)? as u64;
+    // The first chunk is read whole before the byte-order mark is looked at: a
+    // separate read of the first bytes would cost a system call a file.
+    let total = fill(reader, buf, CHUNK + OVERLAP)? as u64;
     if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
         let head = std::mem::take(buf);
         let mut decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
             .bom_sniffing(true)
             .strip_bom(true)
             .build(io::Cursor::new(head).chain(reader));
-        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta)?;
+        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta, false)?;
         return Ok(read.max(total));
     }
-    total += scan_chunks_plain(ctx, worker, buf, reader, meta)?;
-    Ok(total)
+    let at_end = buf.len() < CHUNK + OVERLAP;
+    Ok(total + scan_chunks_plain(ctx, worker, buf, reader, meta, at_end)?)
 }
 
-/// The chunk loop proper; `buf` may already hold the stream's first bytes.
+/// The chunk loop proper; `buf` may already hold the stream's first bytes, and all
+/// of them when `at_end` (the stream is not asked again for the end it gave).
 fn scan_chunks_plain(
     ctx: &ScanContext,
     worker: &mut Worker,
     buf: &mut Vec<u8>,
     reader: &mut dyn Read,
     meta: BlobMeta,
+    at_end: bool,
 ) -> io::Result<u64> {
     let mut origin = Origin::default();
     let mut total = 0u64;
+    let target = CHUNK + OVERLAP;
+    let mut eof = at_end;
+    // Bytes at the front of `buf` that the previous chunk owned (its context).
+    let mut own_start = 0;
     loop {
-        let target = CHUNK + OVERLAP;
-        let read = fill(reader, buf, target)?;
-        total += read as u64;
-        let eof = buf.len() < target;
-        let keep = if eof { buf.len() } else { buf.len() - OVERLAP };
-        scan_piece(ctx, worker, buf, meta, origin, 0..keep);
+        if !eof {
+            total += fill(reader, buf, target)? as u64;
+            eof = buf.len() < target;
+        }
+        let own_end = if eof { buf.len() } else { buf.len() - OVERLAP };
+        scan_piece(ctx, worker, buf, meta, origin, own_start..own_end);
         if eof {
             return Ok(total);
         }
-        let done = &buf[..keep];
+        let cut = own_end - CONTEXT;
+        own_start = CONTEXT;
+        let done = &buf[..cut];
         let newlines = memchr::memchr_iter(b'\n', done).count() as u64;
         let line_start = memchr::memrchr(b'\n', done).map_or(0, |p| p + 1);
         origin.column_carry = finding::count_chars(&done[line_start..])
@@ -184,8 +198,8 @@ fn scan_chunks_plain(
                 0
             };
         origin.line += newlines;
-        origin.offset += keep as u64;
-        buf.drain(..keep);
+        origin.offset += cut as u64;
+        buf.drain(..cut);
     }
 }
 
