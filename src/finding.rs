@@ -179,7 +179,13 @@ fn line_column(hay: &[u8], at: usize, origin: Origin) -> (u64, u64) {
 
 /// Characters in `bytes`: UTF-8 lead bytes, and each byte of invalid sequences.
 pub fn count_chars(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| (b & 0xC0) != 0x80).count() as u64
+    // Counting the bytes that are not continuation bytes is right for valid UTF-8
+    // only: a stray continuation byte in binary content, or a cut sequence, would
+    // count as nothing and shift every later column.
+    bytes
+        .utf8_chunks()
+        .map(|chunk| chunk.valid().chars().count() + chunk.invalid().len())
+        .sum::<usize>() as u64
 }
 
 /// Longest context line shown, in characters.
@@ -263,5 +269,13 @@ mod tests {
             column_carry: 4,
         };
         assert_eq!(line_column(b"xsk", 1, carried), (7, 6));
+    }
+
+    #[test]
+    fn each_byte_of_an_invalid_sequence_is_a_column() {
+        assert_eq!(count_chars("zé€😀".as_bytes()), 4);
+        assert_eq!(count_chars(b"\x80\x80a"), 3);
+        assert_eq!(count_chars(b"\xE2\x82 "), 3);
+        assert_eq!(count_chars(b"\xFF\xC3\x28"), 3);
     }
 }

@@ -1,0 +1,576 @@
+//! Robustness: awkward input (binary, UTF-16, invalid UTF-8, huge files and lines,
+//! unreadable files, links that loop, FIFOs) and the flags that steer a folder scan,
+//! through the real binary.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::Command as StdCommand;
+use std::time::Duration;
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::util::{keys, TestEnv};
+
+/// The size of the chunks a stream is scanned in (`sources::CHUNK`).
+const CHUNK: usize = 8 << 20;
+/// The bytes of the previous chunk a later chunk starts with (`sources::CONTEXT`).
+const CONTEXT: usize = 16 << 10;
+
+/// The findings of a `--format json` run.
+fn findings(stdout: &[u8]) -> Vec<Value> {
+    let doc: Value = serde_json::from_slice(stdout).expect("the output is one JSON document");
+    doc["findings"]
+        .as_array()
+        .expect("`findings` is an array")
+        .clone()
+}
+
+/// `(path, line, column)` of each finding, in report order.
+fn places(stdout: &[u8]) -> Vec<(String, u64, u64)> {
+    findings(stdout)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().expect("a path").to_string(),
+                f["line"].as_u64().expect("a line"),
+                f["column"].as_u64().expect("a column"),
+            )
+        })
+        .collect()
+}
+
+/// Runs `keygate scan --format json ARGS` and returns (exit code, stdout, stderr).
+fn scan_json(env: &TestEnv, args: &[&str]) -> (i32, Vec<u8>, String) {
+    let out = env
+        .keygate()
+        .args(["scan", "--format", "json"])
+        .args(args)
+        .output()
+        .expect("keygate runs");
+    (
+        out.status.code().expect("keygate exits, not killed"),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A key in a binary file, between NUL bytes and other non-text bytes, is found.
+#[test]
+fn a_key_in_a_binary_file_is_found() {
+    let env = TestEnv::new();
+    let key = keys::openai_project(11);
+    let mut bytes = vec![0u8, 1, 2, 0xFF, 0, 0x7F, 0x80];
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.extend_from_slice(&[0, 0, 0xC3, 0x28, 0]);
+    env.write("lib.so", &bytes);
+    let (code, stdout, _) = scan_json(&env, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&stdout), vec![("lib.so".into(), 1, 8)]);
+}
+
+/// UTF-16 files with a byte-order mark, little- and big-endian, are decoded, and the
+/// key is reported on its line.
+#[test]
+fn utf16_files_with_a_bom_are_decoded() {
+    let env = TestEnv::new();
+    let key = keys::openai_project(12);
+    let text = format!("first\r\nsecond\r\nOPENAI_API_KEY={key}\r\n");
+    let mut le = vec![0xFF, 0xFE];
+    let mut be = vec![0xFE, 0xFF];
+    for unit in text.encode_utf16() {
+        le.extend(unit.to_le_bytes());
+        be.extend(unit.to_be_bytes());
+    }
+    env.write("le.txt", &le);
+    env.write("be.txt", &be);
+    let (code, stdout, _) = scan_json(&env, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        places(&stdout),
+        vec![("be.txt".into(), 3, 16), ("le.txt".into(), 3, 16)]
+    );
+}
+
+/// Invalid UTF-8 right before and after a key neither hides it nor shifts its line.
+#[test]
+fn invalid_utf8_around_a_key_is_harmless() {
+    let env = TestEnv::new();
+    let key = keys::openai_legacy(13);
+    let mut bytes = b"\xC3\x28 line one \xFF\xFE\n\xE2\x82 ".to_vec();
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.extend_from_slice(b" \xF0\x28\x8C\xBC\n");
+    env.write("broken.txt", &bytes);
+    let (code, stdout, _) = scan_json(&env, &[]);
+    assert_eq!(code, 1);
+    // Each byte of an invalid sequence counts as one column.
+    assert_eq!(places(&stdout), vec![("broken.txt".into(), 2, 4)]);
+}
+
+/// A file of about `len` bytes of short lines, with `keys` placed so that each
+/// starts exactly at its offset; returns the bytes and each key's (line, column).
+fn file_with_keys_at(len: usize, keys: &[(usize, String)]) -> (Vec<u8>, Vec<(u64, u64)>) {
+    let mut bytes: Vec<u8> = Vec::with_capacity(len + 4096);
+    let mut places = Vec::new();
+    let mut line = 1u64;
+    let pad_to = |bytes: &mut Vec<u8>, line: &mut u64, target: usize| {
+        while bytes.len() + 80 <= target {
+            bytes.extend_from_slice(&[b'.'; 79]);
+            bytes.push(b'\n');
+            *line += 1;
+        }
+        bytes.resize(target, b'.');
+    };
+    for (at, key) in keys {
+        assert!(bytes.len() < *at, "keys are given in order, well apart");
+        pad_to(&mut bytes, &mut line, at - 1);
+        bytes.push(b' ');
+        let column =
+            (bytes.len() - bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1)) as u64 + 1;
+        places.push((line, column));
+        bytes.extend_from_slice(key.as_bytes());
+        bytes.push(b'\n');
+        line += 1;
+    }
+    pad_to(&mut bytes, &mut line, len);
+    (bytes, places)
+}
+
+/// In files of three chunks, keys that start right at a chunk's first owned byte,
+/// right at the first byte a chunk reads (its leading context), or that cross
+/// either boundary, are each found once, on the right line and column.
+#[test]
+fn keys_at_and_across_chunk_boundaries_are_found_once() {
+    // The chunks own [0, C), [C, 2C - X), [2C - X, ...) and read from 0, C - X and
+    // 2C - 2X, where C is the chunk size and X the context.
+    let layouts = [
+        vec![
+            CHUNK - CONTEXT,
+            CHUNK - 30,
+            2 * CHUNK - 2 * CONTEXT,
+            2 * CHUNK - CONTEXT,
+        ],
+        vec![
+            CHUNK - CONTEXT - 30,
+            CHUNK,
+            2 * CHUNK - 2 * CONTEXT - 20,
+            2 * CHUNK - CONTEXT - 30,
+        ],
+    ];
+    for (n, starts) in layouts.iter().enumerate() {
+        let env = TestEnv::new();
+        let keys: Vec<(usize, String)> = starts
+            .iter()
+            .enumerate()
+            .map(|(i, &at)| {
+                let seed = (n * 10 + i) as u64;
+                // Legacy keys carry their keyword in the middle: the regex must see
+                // the bytes before it, even across a boundary.
+                let key = if i % 2 == 0 {
+                    keys::openai_legacy(seed)
+                } else {
+                    keys::openai_project(seed)
+                };
+                (at, key)
+            })
+            .collect();
+        let (bytes, expected) = file_with_keys_at(2 * CHUNK + CONTEXT, &keys);
+        env.write("big.txt", &bytes);
+        let (code, stdout, stderr) = scan_json(&env, &["--threads", "1", "--show-secrets"]);
+        assert_eq!(code, 1, "{stderr}");
+        let expected: Vec<(String, u64, u64)> = expected
+            .into_iter()
+            .map(|(line, column)| ("big.txt".to_string(), line, column))
+            .collect();
+        assert_eq!(places(&stdout), expected, "layout {n}");
+        for (f, (_, key)) in findings(&stdout).iter().zip(&keys) {
+            assert_eq!(f["secret"].as_str(), Some(key.as_str()), "layout {n}");
+        }
+    }
+}
+
+/// A key in the middle of one line of 40 MB (no line break anywhere) is found, at
+/// line 1 and the right column, and the scan stays within a small memory limit.
+#[test]
+fn a_key_in_an_endless_line_is_found_without_memory_blowup() {
+    let env = TestEnv::new();
+    let key = keys::openai_project(14);
+    let half = 20 << 20;
+    let mut bytes = vec![b'a'; half];
+    bytes.extend_from_slice(b" ");
+    bytes.extend_from_slice(key.as_bytes());
+    bytes.extend_from_slice(b" ");
+    bytes.resize(2 * half, b'b');
+    env.write("line.min.js", &bytes);
+    // Address space is no fair measure (allocators reserve much more than they use);
+    // the data segment limit counts what is written to.
+    let out = StdCommand::new("prlimit")
+        .arg(format!("--data={}", 48 << 20))
+        .arg(assert_cmd::cargo::cargo_bin("keygate"))
+        .args(["scan", "--format", "json", "--threads", "1", "line.min.js"])
+        .current_dir(env.path())
+        .output()
+        .expect("prlimit runs keygate");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        places(&out.stdout),
+        vec![("line.min.js".into(), 1, half as u64 + 2)]
+    );
+}
+
+/// Copies the test binary where an unprivileged user can run it.
+fn world_runnable_binary(dir: &Path) -> std::path::PathBuf {
+    let bin = dir.join("keygate-bin");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("keygate"), &bin).expect("copy the binary");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    bin
+}
+
+/// An unreadable file is named on stderr and the scan goes on: exit 2 when nothing
+/// else is found, 1 when a key is. Root reads any file whatever its mode, so when
+/// the tests run as root the scan runs as `nobody` (`setpriv`).
+#[test]
+fn an_unreadable_file_is_reported_and_the_scan_goes_on() {
+    let env = TestEnv::new();
+    let root = env.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let bin = world_runnable_binary(root);
+    let tree = root.join("tree");
+    std::fs::create_dir(&tree).expect("mkdir");
+    std::fs::set_permissions(&tree, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+    let secret = tree.join("secret.txt");
+    std::fs::write(&secret, "nothing here\n").expect("write");
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+    std::fs::write(tree.join("clean.txt"), "nothing to see\n").expect("write");
+
+    let run = || {
+        let is_root = unsafe_free_euid() == 0;
+        let mut cmd = if is_root {
+            let mut cmd = StdCommand::new("setpriv");
+            cmd.args([
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                "--inh-caps=-all",
+            ])
+            .arg(&bin);
+            cmd
+        } else {
+            StdCommand::new(&bin)
+        };
+        cmd.args(["scan", "--format", "json", "tree"])
+            .current_dir(root)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("keygate runs")
+    };
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`tree/secret.txt`"), "{stderr}");
+    assert!(stderr.contains("permission denied"), "{stderr}");
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["stats"]["files"], 1, "the readable file was scanned");
+    assert_eq!(doc["stats"]["errors"], 1);
+
+    let key = keys::openai_project(15);
+    std::fs::write(tree.join("app.env"), format!("KEY={key}\n")).expect("write");
+    std::fs::set_permissions(tree.join("app.env"), std::fs::Permissions::from_mode(0o644))
+        .expect("chmod");
+    let out = run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("`tree/secret.txt`"), "{stderr}");
+    assert_eq!(places(&out.stdout), vec![("tree/app.env".into(), 1, 5)]);
+}
+
+/// The effective user id of this process, from `/proc` (no `unsafe` call needed).
+fn unsafe_free_euid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|rest| rest.split_whitespace().nth(1))
+        .and_then(|euid| euid.parse().ok())
+        .expect("a Uid line")
+}
+
+/// A symbolic link that points to itself is reported by name (exit 2); with
+/// `--follow`, a link back to an ancestor folder is reported as a loop, not walked
+/// forever.
+#[test]
+fn symbolic_link_loops_are_reported() {
+    let env = TestEnv::new();
+    env.write("ok.txt", "fine\n");
+    std::os::unix::fs::symlink("self", env.path().join("self")).expect("symlink");
+    env.keygate()
+        .args(["scan"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`self`").and(predicate::str::contains("loop")));
+
+    let env = TestEnv::new();
+    env.write("sub/ok.txt", "fine\n");
+    std::os::unix::fs::symlink("..", env.path().join("sub/up")).expect("symlink");
+    env.keygate()
+        .args(["scan", "--follow"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("sub/up").and(predicate::str::contains("loop")));
+}
+
+/// A path that does not exist exits 2 and is named; a key found in the other paths
+/// still makes it 1.
+#[test]
+fn a_missing_path_is_named() {
+    let env = TestEnv::new();
+    env.keygate()
+        .args(["scan", "nowhere"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`nowhere`"));
+    env.write("a.env", format!("KEY={}\n", keys::openai_project(16)));
+    env.keygate()
+        .args(["scan", "nowhere", "a.env"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`nowhere`"))
+        .stdout(predicate::str::contains("a.env"));
+}
+
+/// Empty files and empty folders are scanned without complaint.
+#[test]
+fn empty_files_are_fine() {
+    let env = TestEnv::new();
+    env.write("empty.txt", "");
+    env.write("sub/also-empty", "");
+    std::fs::create_dir(env.path().join("void")).expect("mkdir");
+    let (code, stdout, stderr) = scan_json(&env, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+    let doc: Value = serde_json::from_slice(&stdout).expect("JSON");
+    assert_eq!(doc["stats"]["files"], 2);
+    assert_eq!(doc["stats"]["bytes"], 0);
+}
+
+/// A FIFO in a folder, or named on the command line, is not opened: the scan ends
+/// instead of waiting for a writer that never comes.
+#[test]
+fn a_fifo_is_not_read() {
+    let env = TestEnv::new();
+    env.write("ok.txt", "fine\n");
+    let status = StdCommand::new("mkfifo")
+        .arg(env.path().join("pipe"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    env.keygate()
+        .args(["scan"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(0);
+    env.keygate()
+        .args(["scan", "pipe"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(0);
+}
+
+/// In a repository, `.git` is not scanned but hidden files such as `.env` are.
+#[test]
+fn dot_git_is_skipped_and_dot_env_is_scanned() {
+    let env = TestEnv::git_repo();
+    env.write(
+        ".env",
+        format!("OPENAI_API_KEY={}\n", keys::openai_project(17)),
+    );
+    env.write(".git/leak.txt", format!("{}\n", keys::openai_project(18)));
+    let (code, stdout, _) = scan_json(&env, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&stdout), vec![(".env".into(), 1, 16)]);
+}
+
+/// `.gitignore` is honoured inside a git work tree, not with `--no-git`, and not in
+/// a plain folder.
+#[test]
+fn gitignore_is_honoured_only_in_a_work_tree() {
+    let key = keys::openai_project(19);
+    let env = TestEnv::git_repo();
+    env.write(".gitignore", "build/\n*.log\n");
+    env.write("build/out.txt", format!("{key}\n"));
+    env.write("debug.log", format!("{key}\n"));
+    env.write("src/app.py", "print('hi')\n");
+    let (code, stdout, _) = scan_json(&env, &[]);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&stdout));
+    let (code, stdout, _) = scan_json(&env, &["--no-git"]);
+    assert_eq!(code, 1);
+    let paths: Vec<String> = places(&stdout).into_iter().map(|p| p.0).collect();
+    assert_eq!(paths, vec!["build/out.txt", "debug.log"]);
+
+    let plain = TestEnv::new();
+    plain.write(".gitignore", "*.log\n");
+    plain.write("debug.log", format!("{key}\n"));
+    let (code, _, _) = scan_json(&plain, &[]);
+    assert_eq!(code, 1, "a .gitignore outside a work tree means nothing");
+}
+
+/// `--max-file-size` skips larger files with a warning that names them, and still
+/// scans the smaller ones.
+#[test]
+fn max_file_size_skips_large_files() {
+    let env = TestEnv::new();
+    let key = keys::openai_project(20);
+    let mut big = format!("KEY={key}\n");
+    big.push_str(&"#".repeat(5000));
+    env.write("big.txt", &big);
+    env.write("small.txt", format!("KEY={}\n", keys::openai_project(21)));
+    let (code, stdout, stderr) = scan_json(&env, &["--max-file-size", "1000"]);
+    assert_eq!(code, 1);
+    assert_eq!(places(&stdout), vec![("small.txt".into(), 1, 5)]);
+    assert!(
+        stderr.contains("`big.txt`") && stderr.contains("skipped"),
+        "{stderr}"
+    );
+    let doc: Value = serde_json::from_slice(&stdout).expect("JSON");
+    assert_eq!(doc["stats"]["skipped"], 1);
+}
+
+/// `--output FILE` writes the report there and nothing to standard output.
+#[test]
+fn output_goes_to_the_named_file() {
+    let env = TestEnv::new();
+    env.write("a.env", format!("KEY={}\n", keys::openai_project(22)));
+    env.keygate()
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--output",
+            "report.json",
+            "a.env",
+        ])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::is_empty());
+    let written = std::fs::read(env.path().join("report.json")).expect("the report exists");
+    assert_eq!(places(&written), vec![("a.env".into(), 1, 5)]);
+}
+
+/// `--exit-code 7` is the status when keys are found, and only then.
+#[test]
+fn exit_code_is_configurable() {
+    let env = TestEnv::new();
+    env.write("clean.txt", "nothing\n");
+    env.keygate()
+        .args(["scan", "--exit-code", "7"])
+        .assert()
+        .code(0);
+    env.write("a.env", format!("KEY={}\n", keys::openai_project(23)));
+    env.keygate()
+        .args(["scan", "--exit-code", "7"])
+        .assert()
+        .code(7);
+}
+
+/// `-` and `--stdin` scan standard input, reported as `<stdin>` with its line.
+#[test]
+fn standard_input_is_scanned() {
+    let env = TestEnv::new();
+    let input = format!("one\ntwo KEY={}\n", keys::openai_project(24));
+    for flag in ["-", "--stdin"] {
+        let out = env
+            .keygate()
+            .args(["scan", "--format", "json", flag])
+            .write_stdin(input.clone())
+            .output()
+            .expect("keygate runs");
+        assert_eq!(out.status.code(), Some(1), "{flag}");
+        assert_eq!(
+            places(&out.stdout),
+            vec![("<stdin>".into(), 2, 9)],
+            "{flag}"
+        );
+    }
+    env.keygate()
+        .args(["scan", "-"])
+        .write_stdin("clean\n")
+        .assert()
+        .code(0);
+}
+
+/// Runs keygate on a pseudo-terminal (`script`), where colour is on unless turned
+/// off; returns what the terminal showed.
+fn on_a_terminal(env: &TestEnv, no_color: Option<&str>) -> String {
+    let bin = assert_cmd::cargo::cargo_bin("keygate");
+    let mut cmd = StdCommand::new("script");
+    cmd.args(["-qec", &format!("{} scan", bin.display()), "/dev/null"])
+        .current_dir(env.path())
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm");
+    if let Some(value) = no_color {
+        cmd.env("NO_COLOR", value);
+    }
+    let out = cmd.output().expect("script runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// On a terminal the human report is coloured, and `NO_COLOR` turns colour off.
+#[test]
+fn no_color_turns_colour_off() {
+    let env = TestEnv::new();
+    env.write("a.env", format!("KEY={}\n", keys::openai_project(25)));
+    let coloured = on_a_terminal(&env, None);
+    assert!(coloured.contains("a.env"), "{coloured}");
+    assert!(
+        coloured.contains("\x1b["),
+        "colour on a terminal: {coloured:?}"
+    );
+    let plain = on_a_terminal(&env, Some("1"));
+    assert!(plain.contains("a.env"), "{plain}");
+    assert!(
+        !plain.contains("\x1b["),
+        "no colour with NO_COLOR: {plain:?}"
+    );
+}
+
+/// Output order does not depend on the thread count: many files, many keys, the
+/// same report with one thread and with two.
+#[test]
+fn output_is_deterministic_across_thread_counts() {
+    let env = TestEnv::new();
+    for dir in 0..8 {
+        for file in 0..12 {
+            let seed = (dir * 100 + file) * 7;
+            let mut text = String::new();
+            for line in 0..3 {
+                text.push_str(&format!(
+                    "a{line} = '{}'  # {}\n",
+                    keys::openai_project(seed + line),
+                    keys::openai_legacy(seed + line + 50)
+                ));
+            }
+            env.write(&format!("d{dir}/f{file}.py"), text);
+        }
+    }
+    let strip = |stdout: &[u8]| {
+        let mut doc: Value = serde_json::from_slice(stdout).expect("JSON");
+        doc["stats"]["elapsed_ms"] = Value::Null;
+        doc
+    };
+    let (code, one, _) = scan_json(&env, &["--threads", "1"]);
+    assert_eq!(code, 1);
+    let (_, two, _) = scan_json(&env, &["--threads", "2"]);
+    let one = strip(&one);
+    assert_eq!(
+        one["findings"].as_array().map(Vec::len),
+        Some(8 * 12 * 3 * 2)
+    );
+    assert_eq!(one, strip(&two));
+}
