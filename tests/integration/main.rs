@@ -3,4 +3,5 @@
 
 mod robust;
 mod scan;
+mod snapshots;
 mod util;
