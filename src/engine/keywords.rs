@@ -22,6 +22,23 @@ pub struct Hit {
     pub start: usize,
 }
 
+/// Hits of one input, and the working memory that finds them, reused from one
+/// input to the next.
+#[derive(Debug, Default)]
+pub struct Hits {
+    all: Vec<Hit>,
+    /// Hits of the second, third and fourth part of a split walk, appended to `all`
+    /// in turn: parts are in order and each part's hits are sorted, so the whole
+    /// is sorted without a sort.
+    parts: [Vec<Hit>; 3],
+}
+
+impl Hits {
+    pub fn as_slice(&self) -> &[Hit] {
+        &self.all
+    }
+}
+
 /// Finds every keyword occurrence, overlapping ones included.
 #[derive(Debug)]
 pub struct KeywordMatcher {
@@ -58,16 +75,18 @@ impl KeywordMatcher {
         })
     }
 
-    /// Appends every hit in `hay` to `out`, sorted by end, then keyword.
-    pub fn find_all(&self, hay: &[u8], out: &mut Vec<Hit>) {
+    /// Finds every hit in `hay`, sorted by end, then keyword.
+    pub fn find_all(&self, hay: &[u8], hits: &mut Hits) {
+        hits.all.clear();
         match &self.imp {
-            Imp::Dense(dfa) => dfa.find_all(hay, out),
+            Imp::Dense(dfa) => dfa.find_all(hay, hits),
             Imp::Fallback(automaton) => {
-                out.extend(automaton.find_overlapping_iter(hay).map(|m| Hit {
-                    end: m.end(),
-                    keyword: m.pattern().as_u32(),
-                    start: m.start(),
-                }));
+                hits.all
+                    .extend(automaton.find_overlapping_iter(hay).map(|m| Hit {
+                        end: m.end(),
+                        keyword: m.pattern().as_u32(),
+                        start: m.start(),
+                    }));
             }
         }
     }
@@ -252,10 +271,9 @@ impl DenseDfa {
         }
     }
 
-    fn find_all(&self, hay: &[u8], out: &mut Vec<Hit>) {
-        let first = out.len();
+    fn find_all(&self, hay: &[u8], hits: &mut Hits) {
         if hay.len() < MIN_SPLIT {
-            self.walk(hay, 0, 0, out);
+            self.walk(hay, 0, 0, &mut hits.all);
             return;
         }
         let part = hay.len() / 4;
@@ -273,6 +291,11 @@ impl DenseDfa {
         let (h2, rest) = rest.split_at(part);
         let (h3, tail) = rest.split_at(part);
         let m = self.match_start;
+        let [p1, p2, p3] = &mut hits.parts;
+        let mut outs = [&mut hits.all, p1, p2, p3];
+        for out in &mut outs[1..] {
+            out.clear();
+        }
         for i in 0..part {
             a = self.step(a, h0[i]);
             b = self.step(b, h1[i]);
@@ -281,13 +304,16 @@ impl DenseDfa {
             if a.max(b).max(c).max(d) >= m {
                 for (k, state) in [a, b, c, d].into_iter().enumerate() {
                     if state >= m {
-                        self.emit(state, k * part + i + 1, out);
+                        self.emit(state, k * part + i + 1, outs[k]);
                     }
                 }
             }
         }
-        self.walk(tail, 4 * part, d, out);
-        out[first..].sort_unstable();
+        self.walk(tail, 4 * part, d, outs[3]);
+        let [all, p1, p2, p3] = outs;
+        for part in [p1, p2, p3] {
+            all.extend_from_slice(part);
+        }
     }
 
     /// Walks `hay` (at `offset` in the whole input) from `state`.
@@ -392,8 +418,9 @@ mod tests {
             (6, 70_001),
         ] {
             let hay = text(seed, len, &pieces);
-            let mut hits = Vec::new();
+            let mut hits = Hits::default();
             matcher.find_all(&hay, &mut hits);
+            let hits = hits.as_slice();
             assert!(
                 len < 500 || hits.len() > len / 100,
                 "seed {seed}: too few hits"
@@ -409,11 +436,11 @@ mod tests {
         for at in 1995..2005 {
             let mut hay = vec![b'.'; 8000];
             hay[at..at + 10].copy_from_slice(b"-----BEGIN");
-            let mut hits = Vec::new();
+            let mut hits = Hits::default();
             matcher.find_all(&hay, &mut hits);
             assert_eq!(
-                hits,
-                vec![Hit {
+                hits.as_slice(),
+                [Hit {
                     end: at + 10,
                     keyword: 0,
                     start: at
@@ -441,11 +468,11 @@ mod tests {
             .collect();
         let matcher = KeywordMatcher::new(&kws).unwrap();
         assert!(matches!(matcher.imp, Imp::Fallback(_)));
-        let mut hits = Vec::new();
+        let mut hits = Hits::default();
         matcher.find_all(b"a KW01234X b", &mut hits);
         assert_eq!(
-            hits,
-            vec![Hit {
+            hits.as_slice(),
+            [Hit {
                 end: 10,
                 keyword: 1234,
                 start: 2

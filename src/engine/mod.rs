@@ -17,7 +17,7 @@ pub mod placeholder;
 
 use std::ops::Range;
 
-use keywords::{Hit, KeywordMatcher};
+use keywords::{Hits, KeywordMatcher};
 
 use crate::rules::{RuleError, RuleSet};
 
@@ -57,7 +57,7 @@ pub struct Scratch {
     /// Per rule, the window still open (not yet closed by a later, distant hit).
     open: Vec<Option<Window>>,
     windows: Vec<Window>,
-    hits: Vec<Hit>,
+    hits: Hits,
 }
 
 /// The shared, thread-safe matcher built from a [`RuleSet`].
@@ -138,17 +138,22 @@ impl Scanner {
         scratch.windows.clear();
         scratch.open.clear();
         scratch.open.resize(self.rules.len(), None);
-        scratch.hits.clear();
         self.keywords.find_all(hay, &mut scratch.hits);
-        for hit in &scratch.hits {
+        for hit in scratch.hits.as_slice() {
             for &rule_index in &self.keyword_rules[hit.keyword as usize] {
                 let rule = self.rules.get(rule_index);
+                let slot = &mut scratch.open[rule_index];
+                if let Some(open) = slot {
+                    if covers(hay, open, hit.start, hit.end, rule) {
+                        continue;
+                    }
+                }
                 let window = Window {
                     rule: rule_index,
                     start: window_start(hay, hit.start, rule.lookbehind()),
                     end: window_end(hay, hit.end, rule.max_len(), rule.syntax.multiline),
                 };
-                match &mut scratch.open[rule_index] {
+                match slot {
                     Some(open) if window.start <= open.end => {
                         open.start = open.start.min(window.start);
                         open.end = open.end.max(window.end);
@@ -200,6 +205,19 @@ impl Scanner {
             });
         }
     }
+}
+
+/// True when the window of a keyword at `start..end` would lie inside `open`, so
+/// that a run of hits on one line (a dense file) costs no line-end searches.
+///
+/// Its start cannot come before `start - lookbehind`; its end cannot pass
+/// `end + max_len`, nor, for a single-line rule, the line break that ends `open`.
+fn covers(hay: &[u8], open: &Window, start: usize, end: usize, rule: &crate::rules::Rule) -> bool {
+    if start.saturating_sub(rule.lookbehind()) < open.start || end > open.end {
+        return false;
+    }
+    end.saturating_add(rule.max_len()) <= open.end
+        || (!rule.syntax.multiline && hay.get(open.end) == Some(&b'\n'))
 }
 
 /// Start of the window for a keyword at `at`: `lookbehind` bytes back, but not past
@@ -315,6 +333,31 @@ mod tests {
         assert!(!boundary("sk-KEYX", "sk-KEY"));
         assert!(!boundary("nsk-KEY", "sk-KEY"));
         assert!(!boundary("%zzsk-KEY", "sk-KEY"));
+    }
+
+    /// Keys among thousands of keyword hits on the same lines are all found, so
+    /// the hits that an open window already covers are skipped without loss.
+    #[test]
+    fn keys_among_dense_hits_are_all_found() {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
+        let keys = [
+            "sk-lkrCaqx9vJupc94tnwlavyfErGPmpGXafq0fjzLczbttOofL",
+            "sk-4caf4941d4072014b3ce107f80e222f8",
+            "sk-proj-ocJ2isAjIhKtJ0RlgLKOT3BlbkFJmxgJTeKdNnFRIBXuDL7D",
+        ];
+        let mut text = String::new();
+        for key in keys {
+            text.push_str(&"task-list disk-usage ".repeat(300));
+            text.push_str(&format!(" {key} "));
+            text.push_str(&"ask-me ".repeat(200));
+            text.push('\n');
+            text.push_str(&"sk- ".repeat(50));
+        }
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        scanner.scan(text.as_bytes(), &mut scratch, &mut out);
+        let found: Vec<&str> = out.iter().map(|m| &text[m.secret.clone()]).collect();
+        assert_eq!(found, keys);
     }
 
     #[test]
