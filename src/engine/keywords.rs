@@ -100,17 +100,30 @@ fn has_rare_byte_cover(keywords: &[Vec<u8>]) -> bool {
     let mut bytes: Vec<u8> = keywords.iter().flatten().copied().collect();
     bytes.sort_unstable();
     bytes.dedup();
-    let weight = |b: u8| if b.is_ascii_alphabetic() { 2 } else { 1 };
-    let covers = |set: &[u8]| keywords.iter().all(|k| k.iter().any(|b| set.contains(b)));
+    if bytes.len() > 64 {
+        // So many distinct bytes come only with many keywords: no cover.
+        return false;
+    }
+    // Each keyword as the set of its bytes, one bit a distinct byte, so that a
+    // candidate cover is checked with one AND a keyword.
+    let bit = |b: u8| {
+        1u64 << bytes
+            .binary_search(&b)
+            .expect("every keyword byte is listed")
+    };
+    let masks: Vec<u64> = keywords
+        .iter()
+        .map(|k| k.iter().fold(0, |mask, &b| mask | bit(b)))
+        .collect();
+    let covers = |set: u64| masks.iter().all(|m| m & set != 0);
+    let weight = |i: usize| if bytes[i].is_ascii_alphabetic() { 2 } else { 1 };
     let n = bytes.len();
     (0..n).any(|i| {
-        covers(&bytes[i..=i])
+        covers(1 << i)
             || (i + 1..n).any(|j| {
-                let pair = [bytes[i], bytes[j]];
-                (weight(pair[0]) + weight(pair[1]) <= 3 && covers(&pair))
+                (weight(i) + weight(j) <= 3 && covers(1 << i | 1 << j))
                     || (j + 1..n).any(|k| {
-                        let triple = [bytes[i], bytes[j], bytes[k]];
-                        triple.iter().map(|&b| weight(b)).sum::<u32>() <= 3 && covers(&triple)
+                        weight(i) + weight(j) + weight(k) <= 3 && covers(1 << i | 1 << j | 1 << k)
                     })
             })
     })
