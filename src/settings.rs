@@ -75,6 +75,42 @@ pub struct OutputSettings {
     pub show_secrets: bool,
     pub include_suppressed: bool,
     pub progress: bool,
+    /// Where the scanned tree sits, for reporters that anchor paths (SARIF).
+    pub source: SourceContext,
+}
+
+/// The tree a scan reads, as SARIF needs it: findings' paths become URIs relative to
+/// `root`, and the run records which kind of scan produced them.
+#[derive(Clone, Debug, Default)]
+pub struct SourceContext {
+    /// Absolute: the git work tree root, else the scanned folder.
+    pub root: Option<PathBuf>,
+    /// Findings' paths are already relative to `root` (git sources); otherwise they
+    /// are as the user named them, relative to the current folder or absolute.
+    pub paths_relative_to_root: bool,
+    /// `files`, `stdin`, `staged`, `history` or `range`.
+    pub kind: &'static str,
+}
+
+impl SourceContext {
+    fn of(target: &Target) -> SourceContext {
+        let (kind, git) = match target {
+            Target::Paths { .. } => ("files", false),
+            Target::Stdin => ("stdin", false),
+            Target::Staged { .. } => ("staged", true),
+            Target::History { .. } => ("history", true),
+            Target::Range { .. } => ("range", true),
+        };
+        let root = target
+            .config_dir()
+            .map(|dir| dir.canonicalize().unwrap_or(dir))
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
+        SourceContext {
+            root,
+            paths_relative_to_root: git,
+            kind,
+        }
+    }
 }
 
 /// Everything a scan runs with.
@@ -107,12 +143,14 @@ impl ScanSettings {
         if let Some(path) = &args.common.baseline {
             suppressor.baseline = crate::baseline::load(path)?;
         }
+        let mut output = resolve_output(&args.common);
+        output.source = SourceContext::of(&target);
         Ok(ScanSettings {
             target,
             rules,
             suppressor,
             config,
-            output: resolve_output(&args.common),
+            output,
             threads: resolve_threads(args.common.threads),
             max_file_size: args.common.max_file_size,
             exit_code: args.common.exit_code,
@@ -207,6 +245,7 @@ fn resolve_output(common: &CommonArgs) -> OutputSettings {
         show_secrets: common.show_secrets,
         include_suppressed: common.include_suppressed,
         progress: !common.no_progress && std::io::stderr().is_terminal(),
+        source: SourceContext::default(),
     }
 }
 

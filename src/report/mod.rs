@@ -6,6 +6,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::{self, Write};
 
@@ -40,6 +41,6 @@ pub fn write(format: Format, report: &Report, out: &mut dyn Write) -> io::Result
         Format::Human => human::write(report, out),
         Format::Json => json::write_document(report, out),
         Format::Jsonl => Ok(()),
-        Format::Sarif => Err(io::Error::other("the SARIF reporter is not built yet")),
+        Format::Sarif => sarif::write(report, out),
     }
 }
