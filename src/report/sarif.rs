@@ -704,7 +704,7 @@ mod tests {
         assert_eq!(uri("src/a.py"), "src/a.py");
         assert_eq!(uri("/repo/src/a.py"), "src/a.py");
         assert_eq!(uri("./my dir/ä#.env"), "my%20dir/%C3%A4%23.env");
-        let below = artifact_uri("../repo/x", &source, Some(Path::new("/repo/sub")));
+        let below = artifact_uri("../x", &source, Some(Path::new("/repo/sub")));
         assert_eq!(below.text, "x");
         let outside = artifact_uri("/elsewhere/k.txt", &source, cwd);
         assert_eq!(
