@@ -99,7 +99,7 @@ pub fn fit(report: &Report, limits: Limits) -> io::Result<Fitted> {
     loop {
         let mut chosen = order[..keep].to_vec();
         chosen.sort_unstable();
-        let cut = (keep < total).then(|| Cut {
+        let cut = (keep < total).then_some(Cut {
             kept: keep,
             total,
             reason,
@@ -695,6 +695,8 @@ mod tests {
         }
     }
 
+    /// `./`, bare, absolute and `..` paths of folder scans all become URIs relative to
+    /// the root, escaped; a file outside the root keeps an absolute `file://` URI.
     #[test]
     fn folder_paths_become_root_relative_uris() {
         let source = files("/repo");
@@ -716,6 +718,7 @@ mod tests {
         );
     }
 
+    /// Git paths are already repository-relative, wherever keygate runs.
     #[test]
     fn git_paths_stay_as_they_are() {
         let source = SourceContext {
@@ -728,6 +731,7 @@ mod tests {
         assert!(uri.relative);
     }
 
+    /// SSH and HTTPS remotes become `https://` URIs without user or token.
     #[test]
     fn remote_urls_become_uris_without_credentials() {
         let cases = [
@@ -748,6 +752,7 @@ mod tests {
         assert_eq!(repository_uri("relative/path"), None);
     }
 
+    /// The line hash changes with rule, path or secret, and with nothing else.
     #[test]
     fn line_hash_depends_on_rule_path_and_secret_only() {
         let a = line_hash("r", "a.py", "s1");
@@ -758,10 +763,140 @@ mod tests {
         assert_ne!(a, line_hash("q", "a.py", "s1"));
     }
 
+    /// Rule names read as identifiers; descriptions end with a period.
     #[test]
     fn names_and_sentences() {
         assert_eq!(pascal_case("openai.project-key"), "OpenaiProjectKey");
         assert_eq!(sentence("A key"), "A key.");
         assert_eq!(sentence("A key."), "A key.");
+    }
+
+    fn finding(i: u64, severity: Severity, suppression: Option<Suppression>) -> Finding {
+        let secret = format!("sk-proj-{i:040}");
+        Finding {
+            rule_id: "openai.project-key".into(),
+            rule_name: "OpenAI project API key".into(),
+            severity,
+            location: crate::finding::Location {
+                path: format!("dir{}/file{i}.env", i % 97),
+                line: i + 1,
+                column: 5,
+                end_line: i + 1,
+                end_column: 53,
+                start_byte: 0,
+                end_byte: 48,
+            },
+            fingerprint: crate::finding::fingerprint("openai.project-key", &secret),
+            secret,
+            entropy: 4.0,
+            revoke_url: None,
+            commit: None,
+            context: String::new(),
+            suppression,
+        }
+    }
+
+    fn output() -> crate::settings::OutputSettings {
+        crate::settings::OutputSettings {
+            format: crate::cli::Format::Sarif,
+            path: None,
+            color: false,
+            show_secrets: false,
+            include_suppressed: true,
+            progress: false,
+            source: SourceContext {
+                root: Some(PathBuf::from("/repo")),
+                paths_relative_to_root: true,
+                kind: "range",
+            },
+        }
+    }
+
+    fn result_count(json: &[u8]) -> usize {
+        let doc: serde_json::Value = serde_json::from_slice(json).unwrap();
+        doc["runs"][0]["results"].as_array().unwrap().len()
+    }
+
+    /// Over the result limit, unsuppressed and severe findings stay, in report order.
+    #[test]
+    fn fit_keeps_active_and_severe_findings_first_within_the_result_limit() {
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let output = output();
+        let findings = vec![
+            finding(0, Severity::Low, None),
+            finding(1, Severity::High, Some(Suppression::Baseline)),
+            finding(2, Severity::Medium, None),
+            finding(3, Severity::Critical, None),
+        ];
+        let report = Report {
+            findings: &findings,
+            stats: Default::default(),
+            rules: &rules,
+            output: &output,
+            notes: &[],
+        };
+        let fitted = fit(
+            &report,
+            Limits {
+                results: 2,
+                gzip_bytes: MAX_GZIP_BYTES,
+            },
+        )
+        .unwrap();
+        let cut = fitted.cut.unwrap();
+        assert_eq!((cut.kept, cut.total), (2, 4));
+        let doc: serde_json::Value = serde_json::from_slice(&fitted.json).unwrap();
+        let lines: Vec<i64> = doc["runs"][0]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_i64()
+                    .unwrap()
+            })
+            .collect();
+        // Critical (line 4) and medium (line 3), in report order.
+        assert_eq!(lines, vec![3, 4]);
+    }
+
+    /// Over the gzipped size limit, results are cut until the document fits.
+    #[test]
+    fn fit_cuts_to_the_gzipped_size_limit() {
+        let rules = crate::rules::RuleSet::builtin().unwrap();
+        let output = output();
+        let findings: Vec<Finding> = (0..2000)
+            .map(|i| finding(i, Severity::High, None))
+            .collect();
+        let report = Report {
+            findings: &findings,
+            stats: Default::default(),
+            rules: &rules,
+            output: &output,
+            notes: &[],
+        };
+        let whole = fit(
+            &report,
+            Limits {
+                results: MAX_RESULTS,
+                gzip_bytes: MAX_GZIP_BYTES,
+            },
+        )
+        .unwrap();
+        assert!(whole.cut.is_none());
+        let limit = gzipped_len(&whole.json).unwrap() / 3;
+        let fitted = fit(
+            &report,
+            Limits {
+                results: MAX_RESULTS,
+                gzip_bytes: limit,
+            },
+        )
+        .unwrap();
+        assert!(gzipped_len(&fitted.json).unwrap() <= limit);
+        let cut = fitted.cut.unwrap();
+        assert!(cut.reason.contains("10 MB"));
+        assert_eq!(result_count(&fitted.json), cut.kept);
+        assert!(cut.kept > 300 && cut.kept < 2000 / 3 + 100, "{cut:?}");
     }
 }
