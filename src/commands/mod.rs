@@ -4,6 +4,7 @@
 //! the engine, lives here rather than in `rules`, so that `rules` never depends on
 //! the engine.
 
+pub mod action;
 pub mod rules;
 pub mod scan;
 
@@ -18,5 +19,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Install(_) => anyhow::bail!("`keygate install` is not built yet"),
         Command::Baseline(_) => anyhow::bail!("`keygate baseline` is not built yet"),
         Command::Config(_) => anyhow::bail!("`keygate config` is not built yet"),
+        Command::Action(args) => action::run(&args),
     }
 }
