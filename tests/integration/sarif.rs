@@ -278,7 +278,7 @@ fn multitool() -> PathBuf {
 /// Runs `validate --rule-kind "Gh;Sarif" --level "Error;Warning"` on `file` and
 /// returns the problems it reports as `RULE: arguments` lines. The multitool exits 0
 /// even when it finds errors, so the answer is read from its own SARIF output.
-fn validate(file: &Path) -> Vec<String> {
+pub fn validate(file: &Path) -> Vec<String> {
     let report = file.with_extension("validation.sarif");
     // The multitool refuses to overwrite its output.
     let _ = std::fs::remove_file(&report);
