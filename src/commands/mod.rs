@@ -4,6 +4,8 @@
 //! the engine, lives here rather than in `rules`, so that `rules` never depends on
 //! the engine.
 
+pub mod baseline;
+pub mod config;
 pub mod rules;
 pub mod scan;
 
@@ -16,7 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Install(_) => anyhow::bail!("`keygate install` is not built yet"),
-        Command::Baseline(_) => anyhow::bail!("`keygate baseline` is not built yet"),
-        Command::Config(_) => anyhow::bail!("`keygate config` is not built yet"),
+        Command::Baseline(args) => baseline::run(&args),
+        Command::Config(args) => config::run(&args),
     }
 }
