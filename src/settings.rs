@@ -8,10 +8,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
+use crate::baseline::Baseline;
 use crate::cli::{CommonArgs, Format, ScanArgs};
 use crate::config::{Config, CONFIG_FILE};
+use crate::range_base::RangeBase;
 use crate::rules::RuleSet;
 use crate::suppress::Suppressor;
 
@@ -38,25 +40,58 @@ pub enum Target {
 }
 
 impl Target {
-    /// The repository or folder whose `.keygate.toml` applies.
+    /// The folder whose `.keygate.toml` applies: the repository root, or else (when
+    /// the root has none, or there is no repository) the scanned folder.
     pub fn config_dir(&self) -> Option<PathBuf> {
-        match self {
+        let scanned = match self {
             Target::Paths { paths, .. } => {
                 let first = paths.first()?;
-                let dir = if first.is_dir() {
+                if first.is_dir() {
                     first.clone()
                 } else {
                     first.parent().map(Path::to_path_buf).unwrap_or_default()
-                };
-                Some(repo_root(&dir).unwrap_or(dir))
+                }
             }
-            Target::Stdin => std::env::current_dir()
-                .ok()
-                .map(|d| repo_root(&d).unwrap_or(d)),
+            Target::Stdin => std::env::current_dir().ok()?,
             Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
-                Some(repo_root(repo).unwrap_or_else(|| repo.clone()))
+                repo.clone()
             }
+        };
+        let scanned = if scanned.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            scanned
+        };
+        match repo_root(&scanned) {
+            Some(root)
+                if root.join(CONFIG_FILE).is_file() || !scanned.join(CONFIG_FILE).is_file() =>
+            {
+                Some(root)
+            }
+            _ => Some(scanned),
         }
+    }
+
+    /// The folder that the paths of findings are relative to: the repository root
+    /// for git sources, the current folder otherwise.
+    pub fn paths_base(&self) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        match self {
+            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
+                repo_root(repo).unwrap_or(cwd)
+            }
+            Target::Paths { .. } | Target::Stdin => cwd,
+        }
+    }
+
+    /// True when the scan covers only part of what a baseline was made from (added
+    /// lines, standard input), so that baseline entries matching nothing are not
+    /// evidence that they are stale.
+    pub fn is_partial(&self) -> bool {
+        matches!(
+            self,
+            Target::Staged { .. } | Target::Range { .. } | Target::Stdin
+        )
     }
 }
 
@@ -131,18 +166,32 @@ impl ScanSettings {
     /// Resolves scan arguments: target, config, rules, baseline, output.
     pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         let target = resolve_target(args)?;
-        let config = load_config(args.common.config.as_deref(), target.config_dir())?;
+        let (config, baseline) = match &target {
+            // Merge and push checks judge a change by its base's rules: see `range_base`.
+            Target::Range { repo, range } => {
+                let base = RangeBase::resolve(repo, range)?;
+                let config = base.config(args.common.config.as_deref())?;
+                let baseline = match &args.common.baseline {
+                    Some(path) => base.baseline(path)?,
+                    None => None,
+                };
+                (config, baseline)
+            }
+            _ => {
+                let config = load_config(args.common.config.as_deref(), target.config_dir())?;
+                let baseline = args
+                    .common
+                    .baseline
+                    .as_deref()
+                    .map(Baseline::load)
+                    .transpose()?;
+                (config, baseline)
+            }
+        };
         let mut rules = RuleSet::builtin()?;
         config.apply_to_rules(&mut rules)?;
-        let root = config
-            .path
-            .as_ref()
-            .and_then(|p| p.parent())
-            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
-        let mut suppressor = config.suppressor(root)?;
-        if let Some(path) = &args.common.baseline {
-            suppressor.baseline = crate::baseline::load(path)?;
-        }
+        let mut suppressor = config.suppressor(&target.paths_base())?;
+        suppressor.baseline = baseline;
         let mut output = resolve_output(&args.common);
         output.source = SourceContext::of(&target);
         Ok(ScanSettings {
@@ -220,7 +269,7 @@ pub fn load_config(explicit: Option<&Path>, dir: Option<PathBuf>) -> anyhow::Res
     };
     let path = dir.join(CONFIG_FILE);
     if path.is_file() {
-        return Config::load(&path).with_context(|| "the configuration found for this scan");
+        return Ok(Config::load(&path)?);
     }
     Ok(Config::default())
 }

@@ -5,6 +5,8 @@
 //! the engine.
 
 pub mod action;
+pub mod baseline;
+pub mod config;
 pub mod rules;
 pub mod scan;
 
@@ -17,8 +19,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(args) => rules::run(&args),
         Command::Install(_) => anyhow::bail!("`keygate install` is not built yet"),
-        Command::Baseline(_) => anyhow::bail!("`keygate baseline` is not built yet"),
-        Command::Config(_) => anyhow::bail!("`keygate config` is not built yet"),
+        Command::Baseline(args) => baseline::run(&args),
+        Command::Config(args) => config::run(&args),
         Command::Action(args) => action::run(&args),
     }
 }

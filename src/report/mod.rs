@@ -25,6 +25,9 @@ pub struct Report<'a> {
     pub output: &'a OutputSettings,
     /// Extra lines for the summary (for instance inline allows a change adds).
     pub notes: &'a [String],
+    /// Range scans only: the findings that inline allow comments added by the range
+    /// hide, listed for the reviewer (JSON `inline_allows`).
+    pub inline_allows: Option<&'a [Finding]>,
 }
 
 impl Report<'_> {

@@ -834,6 +834,7 @@ mod tests {
             rules: &rules,
             output: &output,
             notes: &[],
+            inline_allows: None,
         };
         let fitted = fit(
             &report,
@@ -874,6 +875,7 @@ mod tests {
             rules: &rules,
             output: &output,
             notes: &[],
+            inline_allows: None,
         };
         let whole = fit(
             &report,
