@@ -150,11 +150,12 @@ impl HistorySource {
             };
             let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
             match reference.peel(ObjectType::Any) {
-                Ok(object) => match object.peel_to_commit() {
-                    Ok(commit) => tips.push(Tip::Commit(commit.id())),
-                    // A tag of a tree or blob: rare, and it has no commit to show.
-                    Err(_) => {}
-                },
+                Ok(object) => {
+                    // A tag of a tree or blob is rare, and it has no commit to show.
+                    if let Ok(commit) = object.peel_to_commit() {
+                        tips.push(Tip::Commit(commit.id()));
+                    }
+                }
                 Err(err) => ctx.collector.warn(&format!(
                     "ref `{name}` points to an object that cannot be read, skipped: {}",
                     err.message()
