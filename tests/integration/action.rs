@@ -144,7 +144,6 @@ fn push(before: &str, after: &str, branch: &str) -> Value {
 /// annotation on the line, a summary row with the key redacted, and SARIF whose
 /// result carries the commit that added it (and passes the multitool).
 #[test]
-#[ignore = "needs `keygate scan --range` (branch `git`)"]
 fn pull_request_adding_a_key_fails() {
     let hub = Hub::new();
     let base = hub.head();
@@ -188,7 +187,6 @@ fn pull_request_adding_a_key_fails() {
 
 /// A clean pull request passes: exit 0, `findings=0`, a summary that says so.
 #[test]
-#[ignore = "needs `keygate scan --range` (branch `git`)"]
 fn clean_pull_request_passes() {
     let hub = Hub::new();
     let base = hub.head();
@@ -211,7 +209,6 @@ fn clean_pull_request_passes() {
 /// The push of a new branch (all-zero `before`) scans what `main` does not hold: the
 /// new key is found, an old one already on `main` is not reported again.
 #[test]
-#[ignore = "needs `keygate scan --range` (branch `git`)"]
 fn push_of_a_new_branch_scans_what_main_lacks() {
     let hub = Hub::new();
     hub.dev
@@ -243,7 +240,6 @@ fn push_of_a_new_branch_scans_what_main_lacks() {
 /// A force-push whose old tip the checkout no longer has still scans the rewritten
 /// commits (from `main`), and finds the key they add.
 #[test]
-#[ignore = "needs `keygate scan --range` (branch `git`)"]
 fn force_push_scans_the_rewritten_commits() {
     let hub = Hub::new();
     hub.dev.git(&["checkout", "-q", "-b", "feature"]);
@@ -270,7 +266,6 @@ fn force_push_scans_the_rewritten_commits() {
 /// A pull request that adds a key together with a `.keygate.toml` that would allow
 /// it still fails: the configuration comes from the base, not from the change.
 #[test]
-#[ignore = "needs `keygate scan --range` (branch `git`) and config from the base commit (branch `config`)"]
 fn pull_request_cannot_allow_its_own_key() {
     let hub = Hub::new();
     let base = hub.head();
@@ -281,6 +276,8 @@ fn pull_request_cannot_allow_its_own_key() {
         .write(".keygate.toml", "[allow]\npaths = [\"app.env\"]\n");
     let head = hub.dev.commit_all("add a key and allow it");
     hub.dev.git(&["push", "-q", "origin", "feature"]);
+    // The allow works where the change's own config applies: a folder scan passes.
+    hub.dev.keygate().args(["scan", "."]).assert().code(0);
 
     let run = hub.run(&head, "pull_request", pull_request(&base, &head), &[]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
@@ -290,7 +287,6 @@ fn pull_request_cannot_allow_its_own_key() {
 /// A scheduled run scans the whole history: a key added and removed again is found,
 /// with the commit that added it.
 #[test]
-#[ignore = "needs `keygate scan --history` (branch `git`)"]
 fn schedule_scans_the_whole_history() {
     let hub = Hub::new();
     hub.dev
@@ -308,7 +304,6 @@ fn schedule_scans_the_whole_history() {
 
 /// With `--fail-on-findings false` a leak is reported but the job passes.
 #[test]
-#[ignore = "needs `keygate scan --range` (branch `git`)"]
 fn fail_on_findings_false_reports_and_passes() {
     let hub = Hub::new();
     let base = hub.head();
