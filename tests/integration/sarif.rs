@@ -105,6 +105,58 @@ fn full_document_snapshot() {
     });
 }
 
+/// The SARIF of a history scan: a key added and removed again is reported on a line
+/// that no longer exists, with its commit, author and date in `properties`, and an
+/// automation id that names the kind of scan.
+#[test]
+fn history_document_snapshot() {
+    let env = TestEnv::git_repo();
+    env.git(&[
+        "remote",
+        "add",
+        "origin",
+        "https://github.com/acme/shop.git",
+    ]);
+    env.write("README.md", "# shop\n");
+    env.commit_all("initial");
+    env.write(
+        "scripts/try.sh",
+        format!(
+            "#!/bin/sh\nexport OPENAI_API_KEY={}\n",
+            keys::openai_project(9)
+        ),
+    );
+    env.commit_all("try the API");
+    std::fs::remove_file(env.path().join("scripts/try.sh")).expect("remove");
+    env.commit_all("remove the experiment");
+    let out = env.path().join("history.sarif");
+    env.keygate()
+        .args(["scan", "--history", "--format", "sarif", "-o"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let text = std::fs::read_to_string(&out).expect("keygate wrote the SARIF file");
+    let doc: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(results(&doc)[0]["properties"]["author"], "Test User");
+    let root = env
+        .path()
+        .canonicalize()
+        .expect("the temporary folder exists");
+    let root = regex::escape(&root.to_string_lossy());
+    let version = format!(
+        r#""(semanticVersion|version)": "{}""#,
+        regex::escape(env!("CARGO_PKG_VERSION"))
+    );
+    insta::with_settings!({filters => vec![
+        (root.as_str(), "[ROOT]"),
+        (r#""[0-9a-f]{40}""#, r#""[COMMIT]""#),
+        (r"\b[0-9a-f]{12}\b", "[SHORT]"),
+        (version.as_str(), r#""$1": "[VERSION]""#),
+    ]}, {
+        insta::assert_snapshot!(text);
+    });
+}
+
 /// The message, the properties and every other field hold no full secret, even with
 /// `--show-secrets`.
 #[test]
@@ -312,8 +364,10 @@ pub fn validate(file: &Path) -> Vec<String> {
 }
 
 /// keygate's SARIF passes the multitool with GitHub's and SARIF's rules, errors and
-/// warnings both: a plain scan, one with suppressed findings, and one outside git.
-/// The same run on a document with a `./` URI reports an error, so the check bites.
+/// warnings both: a plain scan, one with suppressed findings, a history scan, and one
+/// outside git.
+/// The same run on a document whose relative URI was made absolute reports an error, so
+/// the check bites.
 #[test]
 fn multitool_validates_with_github_rules() {
     let env = sample_repo();
@@ -337,6 +391,22 @@ fn multitool_validates_with_github_rules() {
         let problems = validate(&file);
         assert!(problems.is_empty(), "{name}: {problems:#?}");
     }
+
+    let file = dir.path().join("history.sarif");
+    env.keygate()
+        .args([
+            "scan",
+            "--history",
+            "--include-suppressed",
+            "--format",
+            "sarif",
+            "-o",
+        ])
+        .arg(&file)
+        .assert()
+        .code(1);
+    let problems = validate(&file);
+    assert!(problems.is_empty(), "history.sarif: {problems:#?}");
 
     let plain = TestEnv::new();
     plain.write("k.env", format!("KEY={}\n", keys::openai_project(5)));
