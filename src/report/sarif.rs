@@ -50,7 +50,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     if let Some(cut) = &fitted.cut {
         eprintln!("keygate: warning: {}", cut.message());
     }
-    out.write_all(&fitted.json)?;
+    serde_json::to_writer_pretty(&mut *out, &fitted.document).map_err(io::Error::other)?;
     out.write_all(b"\n")
 }
 
@@ -79,9 +79,9 @@ impl Cut {
     }
 }
 
-/// A serialised document and what was cut from it.
+/// A document that fits, and what was cut from it.
 pub struct Fitted {
-    pub json: Vec<u8>,
+    pub document: Sarif,
     pub cut: Option<Cut>,
 }
 
@@ -105,10 +105,9 @@ pub fn fit(report: &Report, limits: Limits) -> io::Result<Fitted> {
             reason,
         });
         let document = build(report, &chosen, cut.as_ref());
-        let json = serde_json::to_vec_pretty(&document).map_err(io::Error::other)?;
-        let size = gzipped_len(&json)?;
+        let size = gzipped_len(&document)?;
         if size <= limits.gzip_bytes {
-            return Ok(Fitted { json, cut });
+            return Ok(Fitted { document, cut });
         }
         if keep == 0 {
             return Err(io::Error::other(format!(
@@ -123,10 +122,25 @@ pub fn fit(report: &Report, limits: Limits) -> io::Result<Fitted> {
     }
 }
 
-fn gzipped_len(bytes: &[u8]) -> io::Result<usize> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(bytes)?;
-    Ok(encoder.finish()?.len())
+/// The size of `document` as written, gzipped at gzip's default level, counted as it
+/// streams so that neither the text nor the compressed bytes are held in memory.
+fn gzipped_len(document: &Sarif) -> io::Result<usize> {
+    struct Count(usize);
+    impl Write for Count {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let encoder = flate2::write::GzEncoder::new(Count(0), flate2::Compression::default());
+    let mut buffered = io::BufWriter::new(encoder);
+    serde_json::to_writer_pretty(&mut buffered, document).map_err(io::Error::other)?;
+    buffered.write_all(b"\n")?;
+    let encoder = buffered.into_inner().map_err(|e| e.into_error())?;
+    Ok(encoder.finish()?.0)
 }
 
 /// The whole document for the findings at `chosen` (indices into the report).
@@ -812,9 +826,8 @@ mod tests {
         }
     }
 
-    fn result_count(json: &[u8]) -> usize {
-        let doc: serde_json::Value = serde_json::from_slice(json).unwrap();
-        doc["runs"][0]["results"].as_array().unwrap().len()
+    fn result_count(document: &Sarif) -> usize {
+        document.runs[0].results.as_ref().map_or(0, Vec::len)
     }
 
     /// Over the result limit, unsuppressed and severe findings stay, in report order.
@@ -846,7 +859,7 @@ mod tests {
         .unwrap();
         let cut = fitted.cut.unwrap();
         assert_eq!((cut.kept, cut.total), (2, 4));
-        let doc: serde_json::Value = serde_json::from_slice(&fitted.json).unwrap();
+        let doc = serde_json::to_value(&fitted.document).unwrap();
         let lines: Vec<i64> = doc["runs"][0]["results"]
             .as_array()
             .unwrap()
@@ -886,7 +899,7 @@ mod tests {
         )
         .unwrap();
         assert!(whole.cut.is_none());
-        let limit = gzipped_len(&whole.json).unwrap() / 3;
+        let limit = gzipped_len(&whole.document).unwrap() / 3;
         let fitted = fit(
             &report,
             Limits {
@@ -895,10 +908,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(gzipped_len(&fitted.json).unwrap() <= limit);
+        assert!(gzipped_len(&fitted.document).unwrap() <= limit);
         let cut = fitted.cut.unwrap();
         assert!(cut.reason.contains("10 MB"));
-        assert_eq!(result_count(&fitted.json), cut.kept);
+        assert_eq!(result_count(&fitted.document), cut.kept);
         assert!(cut.kept > 300 && cut.kept < 2000 / 3 + 100, "{cut:?}");
     }
 }
