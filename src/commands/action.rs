@@ -21,9 +21,12 @@ use clap::Parser;
 use serde_json::Value;
 
 use crate::cli::{ActionArgs, Cli, Command, Format, ScanArgs};
+use crate::collect::Stats;
 use crate::commands::scan::{self, ScanOutput};
 use crate::finding::{redact, Finding};
-use crate::settings::ScanSettings;
+use crate::report::{sarif, Report};
+use crate::rules::RuleSet;
+use crate::settings::{OutputSettings, ScanSettings, SourceContext};
 use crate::Outcome;
 
 /// The most rows the job summary lists; the SARIF file has them all.
@@ -160,6 +163,7 @@ pub fn run(args: &ActionArgs) -> anyhow::Result<Outcome> {
     let scan_args = match &plan {
         Plan::Nothing(why) => {
             println!("keygate: nothing to scan: {why}");
+            write_empty_sarif(&args.sarif)?;
             set_output("findings", "0")?;
             return Ok(Outcome::Clean);
         }
@@ -203,6 +207,37 @@ pub fn run(args: &ActionArgs) -> anyhow::Result<Outcome> {
         Outcome::Findings(_) if !args.fail_on_findings => Outcome::Clean,
         other => other,
     })
+}
+
+/// A SARIF file without results, so that an `upload-sarif` step after this one finds
+/// a file even when there was nothing to scan.
+fn write_empty_sarif(path: &Path) -> anyhow::Result<()> {
+    let rules = RuleSet::default();
+    let output = OutputSettings {
+        format: Format::Sarif,
+        path: Some(path.to_path_buf()),
+        color: false,
+        show_secrets: false,
+        include_suppressed: false,
+        progress: false,
+        source: SourceContext {
+            root: None,
+            paths_relative_to_root: true,
+            kind: "range",
+        },
+    };
+    let report = Report {
+        findings: &[],
+        stats: Stats::default(),
+        rules: &rules,
+        output: &output,
+        notes: &[],
+        inline_allows: None,
+    };
+    let mut out = Vec::new();
+    sarif::write(&report, &mut out)
+        .and_then(|()| std::fs::write(path, out))
+        .with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// `keygate scan` arguments for the plan, parsed by the same parser as the command

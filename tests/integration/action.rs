@@ -333,6 +333,10 @@ fn push_deleting_a_branch_scans_nothing() {
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert_eq!(run.output("findings"), "0");
     assert_eq!(run.output("range"), "nothing");
+    assert!(
+        run.results().is_empty(),
+        "an empty SARIF file for upload-sarif"
+    );
 }
 
 /// A pull request whose commits the checkout lacks (a shallow checkout) is an
