@@ -189,6 +189,7 @@ fn build(report: &Report, chosen: &[usize], cut: Option<&Cut>) -> Sarif {
         .rules(rules)
         .build();
 
+    // §3.14: one run; `columnKind` says that columns count code points.
     let mut run = Run::builder()
         .tool(Tool::from(driver))
         .results(results)
@@ -199,6 +200,7 @@ fn build(report: &Report, chosen: &[usize], cut: Option<&Cut>) -> Sarif {
                 .build(),
         )
         .build();
+    // Where `%SRCROOT%` was (§3.14.14) and which commit of which repository it held.
     if let Some(root) = &source.root {
         run.original_uri_base_ids = Some(BTreeMap::from([(
             SRCROOT.to_string(),
@@ -223,7 +225,8 @@ fn build(report: &Report, chosen: &[usize], cut: Option<&Cut>) -> Sarif {
         .build()
 }
 
-/// A rule as GitHub shows it on an alert: what the key is, how to get rid of it.
+/// A rule as GitHub shows it on an alert (§3.49 `reportingDescriptor`): what the key
+/// is, how to get rid of it.
 fn descriptor(rule: &Rule) -> ReportingDescriptor {
     let syntax = &rule.syntax;
     let revoke = syntax
@@ -365,7 +368,8 @@ fn unknown_descriptor(id: &str, findings: &[&Finding]) -> ReportingDescriptor {
         .build()
 }
 
-/// One result: where the key is, never what it is.
+/// One result (§3.27): where the key is, never what it is; `partialFingerprints`
+/// (§3.27.17) carry GitHub's `primaryLocationLineHash`.
 fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif::Result {
     let loc = &f.location;
     let region = Region::builder()
@@ -442,6 +446,7 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
     out
 }
 
+/// §3.35: `inSource` for comments in the file, `external` for baseline and config.
 fn suppression_of(suppression: Suppression) -> sarif::Suppression {
     let (kind, justification) = match suppression {
         Suppression::Inline => (
