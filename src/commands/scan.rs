@@ -14,6 +14,7 @@ use crate::finding::{Finding, Suppression};
 use crate::report::{self, json, Report};
 use crate::settings::{OutputSettings, ScanSettings, Target};
 use crate::sources::fs::FsSource;
+use crate::sources::git::{HistorySource, RangeSource, StagedSource};
 use crate::sources::stdin::StdinSource;
 use crate::sources::{ScanContext, Source};
 use crate::Outcome;
@@ -96,9 +97,27 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         }
         .scan(&ctx)?,
         Target::Stdin => StdinSource.scan(&ctx)?,
-        Target::Staged { .. } | Target::History { .. } | Target::Range { .. } => {
-            anyhow::bail!("git scans are not built yet")
+        Target::Staged { repo } => match pre_commit_push_range() {
+            // `pre-commit` runs the same `--staged` entry at its pre-push stage, and
+            // names the pushed commits in these variables.
+            Some(range) => RangeSource {
+                repo: repo.clone(),
+                range,
+            }
+            .scan(&ctx)?,
+            None => StagedSource { repo: repo.clone() }.scan(&ctx)?,
+        },
+        Target::History { repo, revs } => HistorySource {
+            repo: repo.clone(),
+            revs: revs.clone(),
+            progress: output.progress,
         }
+        .scan(&ctx)?,
+        Target::Range { repo, range } => RangeSource {
+            repo: repo.clone(),
+            range: range.clone(),
+        }
+        .scan(&ctx)?,
     }
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let baseline = collector.suppressor().baseline.as_ref().map(|b| b.usage());
@@ -162,6 +181,14 @@ fn inline_allow_notes(allows: &[Finding], show_secrets: bool) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// The range `pre-commit` gives a hook at its pre-push stage
+/// (`PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF`), if it gives one.
+fn pre_commit_push_range() -> Option<String> {
+    let from = std::env::var("PRE_COMMIT_FROM_REF").ok()?;
+    let to = std::env::var("PRE_COMMIT_TO_REF").ok()?;
+    (!from.is_empty() && !to.is_empty()).then(|| format!("{from}..{to}"))
 }
 
 /// The writer that streams `jsonl` findings as they are found.

@@ -8,6 +8,7 @@
 //! the [`Collector`](crate::collect::Collector).
 
 pub mod fs;
+pub mod git;
 pub mod stdin;
 
 use std::io::{self, Read};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use crate::collect::Collector;
 use crate::engine::{Match, Scanner, Scratch};
-use crate::finding::{self, CommitInfo, Origin, Suppression};
+use crate::finding::{self, CommitInfo, Finding, Origin, Suppression};
 use crate::suppress;
 
 /// Bytes scanned at once from a stream.
@@ -77,6 +78,25 @@ impl LineSet {
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
+
+    /// The lines in both sets (a merge adds what it adds against every parent).
+    pub fn intersect(&self, other: &LineSet) -> LineSet {
+        let mut out = LineSet::default();
+        let (mut i, mut j) = (0, 0);
+        while let (Some(a), Some(b)) = (self.ranges.get(i), other.ranges.get(j)) {
+            let start = a.start.max(b.start);
+            let end = a.end.min(b.end);
+            if start < end {
+                out.push(start, end - start);
+            }
+            if a.end < b.end {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        out
+    }
 }
 
 /// Who and what a blob is, for the findings in it.
@@ -101,17 +121,34 @@ impl<'a> BlobMeta<'a> {
 
 /// Scans content held in memory. UTF-16 with a byte-order mark is decoded first.
 pub fn scan_bytes(ctx: &ScanContext, worker: &mut Worker, bytes: &[u8], meta: BlobMeta) {
+    find_in_bytes(ctx.scanner, worker, bytes, meta, &mut |found| {
+        ctx.collector.push(found)
+    });
+}
+
+/// Like [`scan_bytes`], but hands each finding to `emit` instead of the collector:
+/// for sources that learn a finding's path or commit only after the scan (a git blob
+/// scanned once for every path and commit that holds it).
+pub fn find_in_bytes(
+    scanner: &Scanner,
+    worker: &mut Worker,
+    bytes: &[u8],
+    meta: BlobMeta,
+    emit: &mut dyn FnMut(Finding),
+) {
+    let whole = Origin::default();
     if let Some(decoded) = decode_utf16(bytes) {
         scan_piece(
-            ctx,
+            scanner,
             worker,
             decoded.as_bytes(),
             meta,
-            Origin::default(),
+            whole,
             0..usize::MAX,
+            emit,
         );
     } else {
-        scan_piece(ctx, worker, bytes, meta, Origin::default(), 0..usize::MAX);
+        scan_piece(scanner, worker, bytes, meta, whole, 0..usize::MAX, emit);
     }
 }
 
@@ -170,7 +207,15 @@ fn scan_chunks_plain(
         total += read as u64;
         let eof = buf.len() < target;
         let keep = if eof { buf.len() } else { buf.len() - OVERLAP };
-        scan_piece(ctx, worker, buf, meta, origin, 0..keep);
+        scan_piece(
+            ctx.scanner,
+            worker,
+            buf,
+            meta,
+            origin,
+            0..keep,
+            &mut |found| ctx.collector.push(found),
+        );
         if eof {
             return Ok(total);
         }
@@ -205,21 +250,21 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<u
 
 /// Scans one piece of content; keeps matches that start inside `keep`.
 fn scan_piece(
-    ctx: &ScanContext,
+    scanner: &Scanner,
     worker: &mut Worker,
     hay: &[u8],
     meta: BlobMeta,
     origin: Origin,
     keep: Range<usize>,
+    emit: &mut dyn FnMut(Finding),
 ) {
     worker.matches.clear();
-    ctx.scanner
-        .scan(hay, &mut worker.scratch, &mut worker.matches);
+    scanner.scan(hay, &mut worker.scratch, &mut worker.matches);
     for m in &worker.matches {
         if !keep.contains(&m.secret.start) {
             continue;
         }
-        let rule = ctx.scanner.rules().get(m.rule);
+        let rule = scanner.rules().get(m.rule);
         let mut found = finding::build(rule, hay, m.secret.clone(), m.entropy, meta.path, origin);
         if meta
             .added_lines
@@ -231,7 +276,7 @@ fn scan_piece(
             found.suppression = Some(Suppression::Inline);
         }
         found.commit = meta.commit.cloned();
-        ctx.collector.push(found);
+        emit(found);
     }
 }
 
@@ -260,6 +305,19 @@ mod tests {
         assert!(lines.contains(3) && lines.contains(5));
         assert!(!lines.contains(6));
         assert!(lines.contains(11) && !lines.contains(12));
+    }
+
+    #[test]
+    fn line_sets_intersect() {
+        let mut a = LineSet::default();
+        a.push(1, 5);
+        a.push(10, 2);
+        let mut b = LineSet::default();
+        b.push(4, 7);
+        let both = a.intersect(&b);
+        assert!(!both.contains(3));
+        assert!(both.contains(4) && both.contains(5) && both.contains(10));
+        assert!(!both.contains(6) && !both.contains(11));
     }
 
     #[test]

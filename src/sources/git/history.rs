@@ -1,0 +1,466 @@
+//! `--history`: every blob reachable from every ref (or from `--rev`), each distinct
+//! blob scanned once.
+//!
+//! One thread walks the commits, parents before children, and their trees; a tree is
+//! read once for each path it appears at, so the walk costs the distinct trees, not
+//! commits times files. It records, for each blob, the paths that hold it and the
+//! first commit (in that order: the oldest) that holds it there, and hands each new
+//! blob to a pool of scanning threads as soon as it is found; each of those opens its
+//! own repository (a `git2::Repository` is `Send` but not `Sync`). Findings wait until
+//! the walk ends: only then is each known at all its paths, and attributed to the
+//! oldest commit that introduced it, so a secret is reported once a path. Commit
+//! details are read only for the commits that findings name.
+//!
+//! Objects missing from the local database (a partial clone, a damaged mirror) are
+//! named in a warning and skipped; the scan goes on.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use git2::{ObjectType, Oid, Repository, Sort};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{commit_info, is_missing, OidMap, OidSet};
+use crate::finding::{CommitInfo, Finding};
+use crate::sources::{find_in_bytes, BlobMeta, ScanContext, Source, Worker};
+
+/// Blobs handed to a scanning thread at once: enough to keep the channel quiet.
+const BATCH: usize = 128;
+/// Missing objects named one by one in the warning; more are counted.
+const MISSING_NAMED: usize = 50;
+
+/// Every blob of a repository's history.
+#[derive(Clone, Debug)]
+pub struct HistorySource {
+    pub repo: PathBuf,
+    /// Revisions to walk from; every ref (and HEAD) when empty.
+    pub revs: Vec<String>,
+    /// Show a progress bar on standard error.
+    pub progress: bool,
+}
+
+/// Index of a path in [`Walk::paths`].
+type PathId = u32;
+/// Index of a commit in [`Walk::commits`]: lower is older.
+type CommitIdx = u32;
+
+/// What the walk learns: commits in order, paths, and where each blob sits.
+#[derive(Default)]
+struct Walk {
+    commits: Vec<Oid>,
+    paths: Vec<Box<[u8]>>,
+    path_ids: HashMap<Box<[u8]>, PathId>,
+    /// Each blob's paths, each with the oldest commit that holds the blob there.
+    blobs: OidMap<Vec<(PathId, CommitIdx)>>,
+    /// Trees already read, with the path they were read at.
+    trees: std::collections::HashSet<(Oid, PathId), super::OidBuildHasher>,
+    missing: Vec<Oid>,
+}
+
+/// Shared between the walking thread and the scanning threads.
+struct Shared<'a> {
+    ctx: &'a ScanContext<'a>,
+    git_dir: &'a Path,
+    queue: Mutex<Receiver<Vec<Oid>>>,
+    found: Mutex<Vec<(Oid, Vec<Finding>)>>,
+    missing: Mutex<Vec<Oid>>,
+    bar: ProgressBar,
+    scanned: AtomicU64,
+}
+
+impl Source for HistorySource {
+    fn scan(&self, ctx: &ScanContext) -> anyhow::Result<()> {
+        // Every object read is hashed again unless told otherwise: for a history scan,
+        // which reads every blob, that is a second pass over gigabytes for nothing the
+        // scan needs (pack checksums already guard against corruption in transit).
+        git2::opts::strict_hash_verification(false);
+        let repo = super::open(&self.repo)?;
+        let tips = self.tips(&repo, ctx)?;
+        let bar = progress_bar(self.progress);
+        let (sender, receiver) = sync_channel::<Vec<Oid>>(ctx.threads * 4);
+        let shared = Shared {
+            ctx,
+            git_dir: repo.path(),
+            queue: Mutex::new(receiver),
+            found: Mutex::new(Vec::new()),
+            missing: Mutex::new(Vec::new()),
+            bar,
+            scanned: AtomicU64::new(0),
+        };
+        let walk = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..ctx.threads.max(1))
+                .map(|_| scope.spawn(|| scan_blobs(&shared)))
+                .collect();
+            let walk = walk(&repo, &tips, sender, &shared);
+            for worker in workers {
+                if let Err(err) = worker
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scanning thread panicked")))
+                {
+                    ctx.collector.error("history", &format!("{err:#}"));
+                }
+            }
+            walk
+        })?;
+        shared.bar.finish_and_clear();
+        let mut missing = walk.missing.clone();
+        missing.extend(
+            shared
+                .missing
+                .into_inner()
+                .unwrap_or_else(|p| p.into_inner()),
+        );
+        warn_missing(ctx, &walk, &missing);
+        let found = shared.found.into_inner().unwrap_or_else(|p| p.into_inner());
+        attribute(ctx, &repo, &walk, found)
+    }
+}
+
+impl HistorySource {
+    /// The commits to walk from: `--rev`, or every ref and HEAD.
+    fn tips(&self, repo: &Repository, ctx: &ScanContext) -> anyhow::Result<Vec<Tip>> {
+        let mut tips = Vec::new();
+        if !self.revs.is_empty() {
+            for rev in &self.revs {
+                if rev.contains("..") {
+                    tips.push(Tip::Range(rev.clone()));
+                    continue;
+                }
+                let commit = repo
+                    .revparse_single(rev)
+                    .and_then(|o| o.peel_to_commit())
+                    .with_context(|| format!("--rev `{rev}` does not name a commit"))?;
+                tips.push(Tip::Commit(commit.id()));
+            }
+            return Ok(tips);
+        }
+        let refs = repo.references().context("cannot list the refs")?;
+        for reference in refs {
+            let reference = match reference {
+                Ok(r) => r,
+                Err(err) => {
+                    ctx.collector
+                        .warn(&format!("a ref cannot be read: {}", err.message()));
+                    continue;
+                }
+            };
+            let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
+            match reference.peel(ObjectType::Any) {
+                Ok(object) => match object.peel_to_commit() {
+                    Ok(commit) => tips.push(Tip::Commit(commit.id())),
+                    // A tag of a tree or blob: rare, and it has no commit to show.
+                    Err(_) => {}
+                },
+                Err(err) => ctx.collector.warn(&format!(
+                    "ref `{name}` points to an object that cannot be read, skipped: {}",
+                    err.message()
+                )),
+            }
+        }
+        if let Ok(head) = repo.head() {
+            if let Ok(commit) = head.peel_to_commit() {
+                tips.push(Tip::Commit(commit.id()));
+            }
+        }
+        Ok(tips)
+    }
+}
+
+/// Where the walk starts.
+enum Tip {
+    Commit(Oid),
+    /// `A..B`, as `--rev` may give it.
+    Range(String),
+}
+
+/// Walks the commits and their trees, sending each new blob to the scanners.
+fn walk(
+    repo: &Repository,
+    tips: &[Tip],
+    sender: SyncSender<Vec<Oid>>,
+    shared: &Shared,
+) -> anyhow::Result<Walk> {
+    let mut revwalk = repo.revwalk().context("cannot walk the history")?;
+    revwalk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME | Sort::REVERSE)?;
+    for tip in tips {
+        match tip {
+            Tip::Commit(oid) => revwalk.push(*oid)?,
+            Tip::Range(range) => revwalk
+                .push_range(range)
+                .with_context(|| format!("--rev `{range}`"))?,
+        }
+    }
+    let mut walk = Walk::default();
+    walk.intern(b"");
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut path = Vec::new();
+    for oid in revwalk {
+        let oid = match oid {
+            Ok(oid) => oid,
+            Err(err) => {
+                shared.ctx.collector.warn(&format!(
+                    "the history walk stopped early, later commits are not scanned: {}",
+                    err.message()
+                ));
+                break;
+            }
+        };
+        let index = CommitIdx::try_from(walk.commits.len()).context("too many commits")?;
+        walk.commits.push(oid);
+        let tree = match repo.find_commit(oid).map(|c| c.tree_id()) {
+            Ok(tree) => tree,
+            Err(err) if is_missing(&err) => {
+                walk.missing.push(oid);
+                continue;
+            }
+            Err(err) => return Err(err).with_context(|| format!("cannot read commit {oid}")),
+        };
+        path.clear();
+        walk.tree(repo, tree, &mut path, 0, index, &mut batch, &sender);
+        if index % 1024 == 0 {
+            shared.bar.set_message(format!("{} commits", index));
+        }
+    }
+    if !batch.is_empty() {
+        // The scanners only stop when the channel closes, so a send cannot fail.
+        let _ = sender.send(batch);
+    }
+    shared
+        .bar
+        .set_message(format!("{} commits", walk.commits.len()));
+    Ok(walk)
+}
+
+impl Walk {
+    fn intern(&mut self, path: &[u8]) -> PathId {
+        if let Some(&id) = self.path_ids.get(path) {
+            return id;
+        }
+        let id = PathId::try_from(self.paths.len()).expect("fewer than 4 billion paths");
+        self.paths.push(path.into());
+        self.path_ids.insert(path.into(), id);
+        id
+    }
+
+    /// Records the blobs of tree `oid`, found at `path`, unless that tree was
+    /// already read at that path.
+    #[allow(clippy::too_many_arguments)]
+    fn tree(
+        &mut self,
+        repo: &Repository,
+        oid: Oid,
+        path: &mut Vec<u8>,
+        path_id: PathId,
+        commit: CommitIdx,
+        batch: &mut Vec<Oid>,
+        sender: &SyncSender<Vec<Oid>>,
+    ) {
+        if !self.trees.insert((oid, path_id)) {
+            return;
+        }
+        let tree = match repo.find_tree(oid) {
+            Ok(tree) => tree,
+            Err(_) => {
+                self.missing.push(oid);
+                return;
+            }
+        };
+        for entry in tree.iter() {
+            let len = path.len();
+            if len > 0 {
+                path.push(b'/');
+            }
+            path.extend_from_slice(entry.name_bytes());
+            match entry.filemode() {
+                0o040000 => {
+                    let id = self.intern(path);
+                    self.tree(repo, entry.id(), path, id, commit, batch, sender);
+                }
+                // Regular and executable files (and the group-writable mode that
+                // very old git wrote); links and submodules hold no secrets of theirs.
+                0o100644 | 0o100755 | 0o100664 => {
+                    let id = self.intern(path);
+                    let blob = entry.id();
+                    let places = self.blobs.entry(blob).or_insert_with(|| {
+                        batch.push(blob);
+                        Vec::new()
+                    });
+                    if !places.iter().any(|&(p, _)| p == id) {
+                        places.push((id, commit));
+                    }
+                    if batch.len() >= BATCH {
+                        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                        let _ = sender.send(full);
+                    }
+                }
+                _ => {}
+            }
+            path.truncate(len);
+        }
+    }
+
+    fn path(&self, id: PathId) -> String {
+        String::from_utf8_lossy(&self.paths[id as usize]).into_owned()
+    }
+}
+
+/// A scanning thread: reads blobs from its own repository and scans them.
+fn scan_blobs(shared: &Shared) -> anyhow::Result<()> {
+    let repo = Repository::open(shared.git_dir)
+        .with_context(|| format!("cannot open `{}`", shared.git_dir.display()))?;
+    let odb = repo.odb().context("cannot open the object database")?;
+    let ctx = shared.ctx;
+    let mut worker = Worker::default();
+    let mut findings = Vec::new();
+    loop {
+        let batch = {
+            let queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.recv()
+        };
+        let Ok(batch) = batch else { return Ok(()) };
+        for oid in batch {
+            if let Some(limit) = ctx.max_file_size {
+                match odb.read_header(oid) {
+                    Ok((size, _)) if size as u64 > limit => {
+                        ctx.collector
+                            .counters
+                            .skipped
+                            .fetch_add(1, Ordering::Relaxed);
+                        continue;
+                    }
+                    _ => {}
+                }
+            }
+            let object = match odb.read(oid) {
+                Ok(object) => object,
+                Err(err) if is_missing(&err) => {
+                    shared
+                        .missing
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(oid);
+                    continue;
+                }
+                Err(err) => {
+                    ctx.collector.error(&format!("blob {oid}"), err.message());
+                    continue;
+                }
+            };
+            let bytes = object.data();
+            find_in_bytes(
+                ctx.scanner,
+                &mut worker,
+                bytes,
+                BlobMeta::path(""),
+                &mut |f| findings.push(f),
+            );
+            ctx.collector.add_blob(bytes.len() as u64);
+            if !findings.is_empty() {
+                shared
+                    .found
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((oid, std::mem::take(&mut findings)));
+            }
+            shared.scanned.fetch_add(1, Ordering::Relaxed);
+            shared.bar.inc(1);
+        }
+    }
+}
+
+/// Places each blob's findings at every path that holds the blob, keeps for each
+/// path and secret the oldest commit, and hands them to the collector.
+fn attribute(
+    ctx: &ScanContext,
+    repo: &Repository,
+    walk: &Walk,
+    found: Vec<(Oid, Vec<Finding>)>,
+) -> anyhow::Result<()> {
+    // (path, rule, fingerprint) -> (commit, line, column, finding)
+    let mut best: HashMap<(PathId, String), (CommitIdx, u64, u64, &Finding)> = HashMap::new();
+    for (oid, findings) in &found {
+        let Some(places) = walk.blobs.get(oid) else {
+            continue;
+        };
+        for &(path, commit) in places {
+            for finding in findings {
+                let rank = (commit, finding.location.line, finding.location.column);
+                let key = (path, finding.fingerprint.clone());
+                match best.get(&key) {
+                    Some(&(c, l, col, _)) if (c, l, col) <= rank => {}
+                    _ => {
+                        best.insert(key, (commit, rank.1, rank.2, finding));
+                    }
+                }
+            }
+        }
+    }
+    let mut infos: HashMap<CommitIdx, Arc<CommitInfo>> = HashMap::new();
+    for ((path, _), (commit, _, _, finding)) in best {
+        let info = match infos.get(&commit) {
+            Some(info) => Arc::clone(info),
+            None => {
+                let oid = walk.commits[commit as usize];
+                let info = Arc::new(
+                    repo.find_commit(oid)
+                        .map(|c| commit_info(&c))
+                        .with_context(|| format!("cannot read commit {oid}"))?,
+                );
+                infos.insert(commit, Arc::clone(&info));
+                info
+            }
+        };
+        let mut placed = finding.clone();
+        placed.location.path = walk.path(path);
+        placed.commit = Some(info);
+        ctx.collector.push(placed);
+    }
+    Ok(())
+}
+
+/// Names the objects the walk or the scan could not read.
+fn warn_missing(ctx: &ScanContext, walk: &Walk, missing: &[Oid]) {
+    if missing.is_empty() {
+        return;
+    }
+    let unique: OidSet = missing.iter().copied().collect();
+    let mut named: Vec<String> = unique
+        .iter()
+        .map(|oid| match walk.blobs.get(oid).and_then(|p| p.first()) {
+            Some(&(path, _)) => format!("{oid} (`{}`)", walk.path(path)),
+            None => oid.to_string(),
+        })
+        .collect();
+    named.sort();
+    let total = named.len();
+    let more = total.saturating_sub(MISSING_NAMED);
+    named.truncate(MISSING_NAMED);
+    let mut message = format!(
+        "{total} object{} missing from the local object database, skipped: {}",
+        if total == 1 { " is" } else { "s are" },
+        named.join(", ")
+    );
+    if more > 0 {
+        message.push_str(&format!(" and {more} more"));
+    }
+    ctx.collector.warn(&message);
+}
+
+fn progress_bar(show: bool) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} scanning history: {human_pos} blobs, {msg} [{elapsed}]",
+        )
+        .expect("a valid progress template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
