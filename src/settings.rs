@@ -231,9 +231,24 @@ pub fn load_config(explicit: Option<&Path>, dir: Option<PathBuf>) -> anyhow::Res
     };
     let path = dir.join(CONFIG_FILE);
     if path.is_file() {
-        return Ok(Config::load(&path)?);
+        return Ok(Config::load(&shown_from_cwd(&path))?);
     }
     Ok(Config::default())
+}
+
+/// A discovered path as messages should show it: relative to the current folder when
+/// it lies beneath it (`.keygate.toml`, not `/home/me/repo/.keygate.toml`).
+pub fn shown_from_cwd(path: &Path) -> PathBuf {
+    if let Ok(relative) = path.strip_prefix(".") {
+        return relative.to_path_buf();
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_path_buf();
+    };
+    match path.strip_prefix(&cwd) {
+        Ok(relative) if !relative.as_os_str().is_empty() => relative.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn resolve_output(common: &CommonArgs) -> OutputSettings {

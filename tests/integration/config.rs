@@ -145,7 +145,7 @@ fn a_custom_rule_that_misses_its_example_is_a_bad_config() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "config `./.keygate.toml`, line 9, column 13:",
+            "config `.keygate.toml`, line 9, column 13:",
         ))
         .stderr(predicate::str::contains(
             "`acme.token` does not find its example",
@@ -194,7 +194,7 @@ fn a_bad_config_names_file_line_and_column() {
         .code(2)
         .stdout(predicate::str::is_empty())
         .stderr(predicate::str::contains(format!(
-            "config `./.keygate.toml`, {expected}"
+            "config `.keygate.toml`, {expected}"
         )));
     env.keygate()
         .args(["config", "check"])

@@ -3,6 +3,7 @@
 
 mod baseline;
 mod config;
+mod merge_check;
 mod scan;
 mod suppress;
 mod util;
