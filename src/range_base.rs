@@ -6,7 +6,9 @@
 //! entry beside it. So both come from commit `A`: files inside the repository are
 //! read from `A`'s tree, never from the work tree, and a file missing there means none
 //! applies. Only files outside the repository (a CI's own config) are read from disk.
-//! `settings` calls this for range targets; everything else reads files as they are.
+//! `settings` calls this for range targets, and for history scans of a bare
+//! repository (whose config can only be `HEAD`'s); everything else reads files as they
+//! are.
 
 use std::path::{Path, PathBuf};
 
@@ -56,6 +58,23 @@ impl RangeBase {
             repo: repository,
             commit: Some(commit),
             rev: rev.to_string(),
+        })
+    }
+
+    /// The commit that `HEAD` names, as the base: for a bare repository's history
+    /// scan, whose config can live nowhere else. An unborn `HEAD` has no config.
+    pub fn head(repo: &Path) -> anyhow::Result<RangeBase> {
+        let repository = git2::Repository::discover(repo)
+            .with_context(|| format!("`{}` is not in a git repository", repo.display()))?;
+        let commit = repository
+            .head()
+            .and_then(|head| head.peel_to_commit())
+            .ok()
+            .map(|commit| commit.id());
+        Ok(RangeBase {
+            repo: repository,
+            commit,
+            rev: "HEAD".into(),
         })
     }
 
@@ -364,6 +383,27 @@ mod tests {
         let base = RangeBase::resolve(dir.path(), "0000000..HEAD").unwrap();
         assert!(base.config(None).unwrap().source.is_none());
         assert!(base.baseline(&dir.path().join("b.json")).unwrap().is_none());
+    }
+
+    /// A bare clone's history scan takes the config of its `HEAD`.
+    #[test]
+    fn a_bare_repository_takes_the_config_of_head() {
+        let dir = repo();
+        let bare = tempfile::tempdir().unwrap();
+        git(
+            bare.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                &dir.path().display().to_string(),
+                "b.git",
+            ],
+        );
+        let base = RangeBase::head(&bare.path().join("b.git")).unwrap();
+        let config = base.config(None).unwrap();
+        assert_eq!(config.syntax.allow.paths, ["base/**", "leak/**"]);
+        assert_eq!(config.name(), Some("HEAD:.keygate.toml"));
     }
 
     /// A left side that does not resolve is an error naming it.

@@ -95,6 +95,11 @@ impl Target {
     }
 }
 
+/// True when `dir` is (in) a bare repository.
+fn is_bare(dir: &Path) -> bool {
+    git2::Repository::discover(dir).is_ok_and(|repo| repo.is_bare())
+}
+
 /// The work tree root of the repository around `dir`, if any.
 fn repo_root(dir: &Path) -> Option<PathBuf> {
     let repo = git2::Repository::discover(dir).ok()?;
@@ -139,6 +144,17 @@ impl ScanSettings {
                     Some(path) => base.baseline(path)?,
                     None => None,
                 };
+                (config, baseline)
+            }
+            // A bare repository has no work tree to hold a config: its HEAD holds it.
+            Target::History { repo, .. } if args.common.config.is_none() && is_bare(repo) => {
+                let config = RangeBase::head(repo)?.config(None)?;
+                let baseline = args
+                    .common
+                    .baseline
+                    .as_deref()
+                    .map(Baseline::load)
+                    .transpose()?;
                 (config, baseline)
             }
             _ => {

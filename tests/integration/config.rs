@@ -283,3 +283,46 @@ fn the_repository_passes_its_own_scan() {
         .code(0)
         .stdout(predicate::str::contains("no secrets found"));
 }
+
+/// Inside a repository whose root has no `.keygate.toml`, the scanned folder's
+/// applies to a scan of that folder.
+#[test]
+fn a_scanned_folder_config_applies_when_the_root_has_none() {
+    let env = TestEnv::git_repo();
+    env.write("sub/.keygate.toml", "[allow]\npaths = [\"keys.env\"]\n");
+    env.write("sub/keys.env", format!("K={}\n", keys::openai_project(93)));
+    env.keygate().args(["scan", "sub"]).assert().code(0);
+    env.keygate().args(["scan"]).assert().code(1);
+}
+
+/// A history scan of a bare repository, which has no work tree, honours the
+/// `.keygate.toml` of its `HEAD`.
+#[test]
+fn a_bare_history_scan_uses_the_config_of_head() {
+    let env = TestEnv::new();
+    env.write("work/.keygate.toml", "[allow]\npaths = [\"fixtures/\"]\n");
+    env.write(
+        "work/fixtures/k.env",
+        format!("K={}\n", keys::openai_project(95)),
+    );
+    crate::util::git_in(&env.path().join("work"), &["init", "-q", "-b", "main"]);
+    crate::util::git_in(&env.path().join("work"), &["add", "-A"]);
+    crate::util::git_in(
+        &env.path().join("work"),
+        &[
+            "-c",
+            "user.name=T",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-qm",
+            "fixtures",
+        ],
+    );
+    env.git(&["clone", "-q", "--bare", "work", "bare.git"]);
+    env.keygate()
+        .args(["scan", "--history", "bare.git"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("1 suppressed"));
+}
