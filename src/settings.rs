@@ -135,6 +135,14 @@ impl ScanSettings {
     /// Resolves scan arguments: target, config, rules, baseline, output.
     pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         let target = resolve_target(args)?;
+        let from_disk = || -> anyhow::Result<Option<Baseline>> {
+            Ok(args
+                .common
+                .baseline
+                .as_deref()
+                .map(Baseline::load)
+                .transpose()?)
+        };
         let (config, baseline) = match &target {
             // Merge and push checks judge a change by its base's rules: see `range_base`.
             Target::Range { repo, range } => {
@@ -148,25 +156,12 @@ impl ScanSettings {
             }
             // A bare repository has no work tree to hold a config: its HEAD holds it.
             Target::History { repo, .. } if args.common.config.is_none() && is_bare(repo) => {
-                let config = RangeBase::head(repo)?.config(None)?;
-                let baseline = args
-                    .common
-                    .baseline
-                    .as_deref()
-                    .map(Baseline::load)
-                    .transpose()?;
-                (config, baseline)
+                (RangeBase::head(repo)?.config(None)?, from_disk()?)
             }
-            _ => {
-                let config = load_config(args.common.config.as_deref(), target.config_dir())?;
-                let baseline = args
-                    .common
-                    .baseline
-                    .as_deref()
-                    .map(Baseline::load)
-                    .transpose()?;
-                (config, baseline)
-            }
+            _ => (
+                load_config(args.common.config.as_deref(), target.config_dir())?,
+                from_disk()?,
+            ),
         };
         let mut rules = RuleSet::builtin()?;
         config.apply_to_rules(&mut rules)?;

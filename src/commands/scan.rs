@@ -38,18 +38,21 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     let output = settings.output.clone();
     let exit_code = settings.exit_code;
     let scanned = execute(settings)?;
-    if let Some(usage) = &scanned.baseline {
-        if !usage.stale.is_empty() && scanned.stats.baseline_stale > 0 {
-            eprintln!(
-                "keygate: note: {} of the {} entries of baseline `{}` matched no finding; if this scan \
-                 covered everything the baseline was made from, drop them with `keygate baseline \
-                 --baseline {} --prune` and the same scan arguments",
-                usage.stale.len(),
-                usage.stale.len() + usage.matched.len(),
-                usage.name,
-                usage.name
-            );
-        }
+    // `baseline_stale` is counted only for scans that see a whole tree or history.
+    if let Some(usage) = scanned
+        .baseline
+        .as_ref()
+        .filter(|_| scanned.stats.baseline_stale > 0)
+    {
+        eprintln!(
+            "keygate: note: {} of the {} entries of baseline `{}` matched no finding; if this scan \
+             covered everything the baseline was made from, drop them with `keygate baseline \
+             --baseline {} --prune` and the same scan arguments",
+            usage.stale.len(),
+            usage.stale.len() + usage.matched.len(),
+            usage.name,
+            usage.name
+        );
     }
     write_report(&output, &scanned)?;
     Ok(outcome(&scanned, exit_code))
