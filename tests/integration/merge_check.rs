@@ -6,10 +6,14 @@ use serde_json::Value;
 
 use crate::util::{keys, TestEnv};
 
-/// A repository whose `main` allows `fixtures/`, and a branch `feature` off it.
+/// A repository whose `main` allows `fixtures/` and secrets that start
+/// `sk-proj-TESTONLY`, and a branch `feature` off it.
 fn repo_with_base_config() -> TestEnv {
     let env = TestEnv::git_repo();
-    env.write(".keygate.toml", "[allow]\npaths = [\"fixtures/\"]\n");
+    env.write(
+        ".keygate.toml",
+        "[allow]\npaths = [\"fixtures/\"]\nregexes = ['^sk-proj-TESTONLY']\n",
+    );
     env.write("README.md", "base\n");
     env.commit_all("base");
     env.git(&["checkout", "-q", "-b", "feature"]);
@@ -129,11 +133,18 @@ fn inline_allows_added_by_the_change_are_listed() {
             keys::openai_project(221)
         ),
     );
+    // Allowed by the base's config as well: not the change's own doing, not listed.
+    let test_key = format!(
+        "sk-proj-TESTONLY{}T3BlbkFJ{}",
+        keys::random(223, 12, keys::BASE62),
+        keys::random(224, 20, keys::BASE62)
+    );
+    env.write("tests/t.py", format!("K = '{test_key}'  # keygate:allow\n"));
     let commit = env.commit_all("add a client");
     let (code, doc, _) = range_json(&env, &[]);
     assert_eq!(code, 0, "{doc}");
     assert_eq!(paths(&doc), Vec::<&str>::new());
-    assert_eq!(doc["stats"]["suppressed"], 1);
+    assert_eq!(doc["stats"]["suppressed"], 2);
     let allows = doc["inline_allows"].as_array().expect("inline_allows");
     assert_eq!(allows.len(), 1);
     assert_eq!(allows[0]["path"], "src/client.py");
