@@ -89,7 +89,8 @@ impl Collector {
         if finding.suppression.is_some() {
             self.counters.suppressed.fetch_add(1, Ordering::Relaxed);
             let inline = finding.suppression == Some(Suppression::Inline);
-            if !(self.keep_suppressed || self.keep_inline && inline) {
+            let keep = self.keep_suppressed || (self.keep_inline && inline);
+            if !keep {
                 return;
             }
         } else if let Some(live) = &self.live {

@@ -247,7 +247,9 @@ impl Config {
                     let glob = GlobBuilder::new(&expanded)
                         .literal_separator(true)
                         .build()
-                        .map_err(|e| here(format!("`{pattern}` is not a valid glob: {e}")))?;
+                        .map_err(|e| {
+                            here(format!("`{pattern}` is not a valid glob: {}", e.kind()))
+                        })?;
                     globs.add(glob);
                 }
             }

@@ -6,7 +6,9 @@
 //! entry beside it. So both come from commit `A`: files inside the repository are
 //! read from `A`'s tree, never from the work tree, and a file missing there means none
 //! applies. Only files outside the repository (a CI's own config) are read from disk.
-//! `settings` calls this for range targets; everything else reads files as they are.
+//! `settings` calls this for range targets, and for history scans of a bare
+//! repository (whose config can only be `HEAD`'s); everything else reads files as they
+//! are.
 
 use std::path::{Path, PathBuf};
 
@@ -19,21 +21,32 @@ use crate::suppress::{canonical, normalize};
 /// The commit a range is judged against, and how messages name it.
 pub struct RangeBase {
     repo: git2::Repository,
-    commit: git2::Oid,
-    /// The left side of the range as the user wrote it (`origin/main`).
+    /// `None` when the range excludes nothing (a push that creates a branch): then no
+    /// file of the repository is trusted, and no config or baseline from it applies.
+    commit: Option<git2::Oid>,
+    /// The base as the user wrote it (`origin/main`).
     pub rev: String,
 }
 
 impl RangeBase {
-    /// Opens the repository around `repo` and resolves the left side of `range`
-    /// (`A..B` or `A...B`; an empty side means `HEAD`, as in git).
+    /// Opens the repository around `repo` and finds the base of `range`: the left
+    /// side of `A..B`, or the first `^X` of `B ^X` (the forms `RangeSource` takes).
+    /// A range that excludes nothing (`..B`, or an all-zero `A`, git's "no commit")
+    /// has no base.
     pub fn resolve(repo: &Path, range: &str) -> anyhow::Result<RangeBase> {
-        let Some((left, _)) = range.split_once("..") else {
-            bail!("--range takes `A..B`, not `{range}`");
-        };
-        let rev = if left.is_empty() { "HEAD" } else { left };
         let repository = git2::Repository::discover(repo)
             .with_context(|| format!("`{}` is not in a git repository", repo.display()))?;
+        let Some(rev) = base_rev(range) else {
+            eprintln!(
+                "keygate: warning: the range `{range}` has no base commit: no config or baseline \
+                 from the repository applies (a change is never judged by its own)"
+            );
+            return Ok(RangeBase {
+                repo: repository,
+                commit: None,
+                rev: String::new(),
+            });
+        };
         let commit = repository
             .revparse_single(rev)
             .and_then(|object| object.peel_to_commit())
@@ -43,8 +56,25 @@ impl RangeBase {
             .id();
         Ok(RangeBase {
             repo: repository,
-            commit,
+            commit: Some(commit),
             rev: rev.to_string(),
+        })
+    }
+
+    /// The commit that `HEAD` names, as the base: for a bare repository's history
+    /// scan, whose config can live nowhere else. An unborn `HEAD` has no config.
+    pub fn head(repo: &Path) -> anyhow::Result<RangeBase> {
+        let repository = git2::Repository::discover(repo)
+            .with_context(|| format!("`{}` is not in a git repository", repo.display()))?;
+        let commit = repository
+            .head()
+            .and_then(|head| head.peel_to_commit())
+            .ok()
+            .map(|commit| commit.id());
+        Ok(RangeBase {
+            repo: repository,
+            commit,
+            rev: "HEAD".into(),
         })
     }
 
@@ -65,7 +95,7 @@ impl RangeBase {
                 Ok(Config::from_text(text, name, None)?)
             }
             None => {
-                if explicit.is_some() {
+                if explicit.is_some() && self.commit.is_some() {
                     warn_missing(&name, "config");
                 }
                 Ok(Config::default())
@@ -86,7 +116,9 @@ impl RangeBase {
                 Ok(Some(Baseline::parse(&text, name)?))
             }
             None => {
-                warn_missing(&name, "baseline");
+                if self.commit.is_some() {
+                    warn_missing(&name, "baseline");
+                }
                 Ok(None)
             }
         }
@@ -100,9 +132,12 @@ impl RangeBase {
     /// The file at `relative` in the base commit's tree, if there is one.
     fn read(&self, relative: &Path) -> anyhow::Result<Option<String>> {
         let name = self.name(relative);
+        let Some(commit) = self.commit else {
+            return Ok(None);
+        };
         let tree = self
             .repo
-            .find_commit(self.commit)
+            .find_commit(commit)
             .and_then(|commit| commit.tree())
             .with_context(|| format!("cannot read the tree of `{}`", self.rev))?;
         let entry = match tree.get_path(relative) {
@@ -168,6 +203,18 @@ impl RangeBase {
             );
         }
     }
+}
+
+/// The base revision of a range, if it has one; see [`RangeBase::resolve`].
+fn base_rev(range: &str) -> Option<&str> {
+    range.split_whitespace().find_map(|word| {
+        let rev = match word.split_once("..") {
+            Some((left, _)) => left,
+            None => word.strip_prefix('^')?,
+        };
+        let null = rev.bytes().all(|b| b == b'0');
+        (!rev.is_empty() && !null).then_some(rev)
+    })
 }
 
 fn warn_missing(name: &str, what: &str) {
@@ -318,6 +365,45 @@ mod tests {
             err.starts_with("config `HEAD:.keygate.toml`, line 3, column 1:"),
             "{err}"
         );
+    }
+
+    /// The base is the left side of `A..B` or the first `^X`; a range that excludes
+    /// nothing has none, and then nothing from the repository applies.
+    #[test]
+    fn the_base_of_each_range_form() {
+        assert_eq!(base_rev("origin/main..HEAD"), Some("origin/main"));
+        assert_eq!(base_rev("a...b"), Some("a"));
+        assert_eq!(base_rev("HEAD ^v1 ^v2"), Some("v1"));
+        assert_eq!(
+            base_rev("0000000000000000000000000000000000000000..b"),
+            None
+        );
+        assert_eq!(base_rev("..b"), None);
+        let dir = repo();
+        let base = RangeBase::resolve(dir.path(), "0000000..HEAD").unwrap();
+        assert!(base.config(None).unwrap().source.is_none());
+        assert!(base.baseline(&dir.path().join("b.json")).unwrap().is_none());
+    }
+
+    /// A bare clone's history scan takes the config of its `HEAD`.
+    #[test]
+    fn a_bare_repository_takes_the_config_of_head() {
+        let dir = repo();
+        let bare = tempfile::tempdir().unwrap();
+        git(
+            bare.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                &dir.path().display().to_string(),
+                "b.git",
+            ],
+        );
+        let base = RangeBase::head(&bare.path().join("b.git")).unwrap();
+        let config = base.config(None).unwrap();
+        assert_eq!(config.syntax.allow.paths, ["base/**", "leak/**"]);
+        assert_eq!(config.name(), Some("HEAD:.keygate.toml"));
     }
 
     /// A left side that does not resolve is an error naming it.

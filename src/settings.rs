@@ -95,6 +95,11 @@ impl Target {
     }
 }
 
+/// True when `dir` is (in) a bare repository.
+fn is_bare(dir: &Path) -> bool {
+    git2::Repository::discover(dir).is_ok_and(|repo| repo.is_bare())
+}
+
 /// The work tree root of the repository around `dir`, if any.
 fn repo_root(dir: &Path) -> Option<PathBuf> {
     let repo = git2::Repository::discover(dir).ok()?;
@@ -166,6 +171,14 @@ impl ScanSettings {
     /// Resolves scan arguments: target, config, rules, baseline, output.
     pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         let target = resolve_target(args)?;
+        let from_disk = || -> anyhow::Result<Option<Baseline>> {
+            Ok(args
+                .common
+                .baseline
+                .as_deref()
+                .map(Baseline::load)
+                .transpose()?)
+        };
         let (config, baseline) = match &target {
             // Merge and push checks judge a change by its base's rules: see `range_base`.
             Target::Range { repo, range } => {
@@ -177,16 +190,14 @@ impl ScanSettings {
                 };
                 (config, baseline)
             }
-            _ => {
-                let config = load_config(args.common.config.as_deref(), target.config_dir())?;
-                let baseline = args
-                    .common
-                    .baseline
-                    .as_deref()
-                    .map(Baseline::load)
-                    .transpose()?;
-                (config, baseline)
+            // A bare repository has no work tree to hold a config: its HEAD holds it.
+            Target::History { repo, .. } if args.common.config.is_none() && is_bare(repo) => {
+                (RangeBase::head(repo)?.config(None)?, from_disk()?)
             }
+            _ => (
+                load_config(args.common.config.as_deref(), target.config_dir())?,
+                from_disk()?,
+            ),
         };
         let mut rules = RuleSet::builtin()?;
         config.apply_to_rules(&mut rules)?;
@@ -269,9 +280,24 @@ pub fn load_config(explicit: Option<&Path>, dir: Option<PathBuf>) -> anyhow::Res
     };
     let path = dir.join(CONFIG_FILE);
     if path.is_file() {
-        return Ok(Config::load(&path)?);
+        return Ok(Config::load(&shown_from_cwd(&path))?);
     }
     Ok(Config::default())
+}
+
+/// A discovered path as messages should show it: relative to the current folder when
+/// it lies beneath it (`.keygate.toml`, not `/home/me/repo/.keygate.toml`).
+pub fn shown_from_cwd(path: &Path) -> PathBuf {
+    if let Ok(relative) = path.strip_prefix(".") {
+        return relative.to_path_buf();
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_path_buf();
+    };
+    match path.strip_prefix(&cwd) {
+        Ok(relative) if !relative.as_os_str().is_empty() => relative.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn resolve_output(common: &CommonArgs) -> OutputSettings {

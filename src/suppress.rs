@@ -1,9 +1,10 @@
 //! Suppression: findings a user has said are fine.
 //!
-//! Three mechanisms, checked in this order: an inline comment on the line
-//! (`keygate:allow`, `keygate:allow-next-line`, and `gitleaks:allow` for teams that
-//! switch), the allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a
-//! baseline of fingerprints ([`crate::baseline`]). Suppressed findings are counted, and
+//! Three mechanisms: an inline comment on the line (`keygate:allow`,
+//! `keygate:allow-next-line`, and `gitleaks:allow` for teams that switch), the
+//! allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a baseline of
+//! fingerprints ([`crate::baseline`]). A finding that several allow is put down to the
+//! config first, then the baseline, then the comment (see [`Suppressor::check`]). Suppressed findings are counted, and
 //! kept for reporters that can show them (SARIF `suppressions`), but never fail a scan.
 //! The collector (`crate::collect`) asks the [`Suppressor`] about every finding.
 
@@ -138,17 +139,17 @@ impl Suppressor {
     }
 
     /// Why `finding` is suppressed, if it is. An inline allow was already recorded
-    /// by the source, which saw the line.
+    /// by the source, which saw the line. The config and the baseline come first: a
+    /// finding they allow is reported as theirs even when an inline comment allows it
+    /// too, so that the inline allows a range scan lists for its reviewer are only
+    /// those that alone hide a finding.
     pub fn check(&self, finding: &Finding) -> Option<Suppression> {
-        // Looked up first, whatever else allows the finding, so that the baseline
-        // knows which of its entries still match something (stale entries).
+        // Looked up whatever else allows the finding, so that the baseline knows
+        // which of its entries still match something (stale entries).
         let in_baseline = self
             .baseline
             .as_ref()
             .is_some_and(|b| b.check(&finding.fingerprint));
-        if finding.suppression.is_some() {
-            return finding.suppression;
-        }
         if self.path_allowed(&finding.location.path)
             || self.secrets.contains(&finding.secret)
             || self
@@ -158,7 +159,10 @@ impl Suppressor {
         {
             return Some(Suppression::Config);
         }
-        in_baseline.then_some(Suppression::Baseline)
+        if in_baseline {
+            return Some(Suppression::Baseline);
+        }
+        finding.suppression
     }
 }
 

@@ -69,8 +69,8 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<Outcome> {
         }
     };
 
-    let added = current.difference(&old).count();
-    let kept = entries.len() - if args.prune { 0 } else { added };
+    let added = entries.difference(&old).count();
+    let kept = entries.len() - added;
     let mut summary = format!(
         "keygate: wrote {shown}: {} {} ({added} new, {kept} kept",
         entries.len(),
@@ -86,23 +86,35 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<Outcome> {
         summary.push(')');
     }
     eprintln!("{summary}");
-    if args.prune && added > 0 {
+    let refused = current.difference(&entries).count();
+    if refused > 0 {
         eprintln!(
-            "keygate: note: {added} {} not in the baseline and {} not added (`--prune` only \
+            "keygate: note: {refused} {} not in the baseline and {} not added (`--prune` only \
              drops entries; run without it to accept new findings)",
-            if added == 1 {
+            if refused == 1 {
                 "finding is"
             } else {
                 "findings are"
             },
-            if added == 1 { "was" } else { "were" },
+            if refused == 1 { "was" } else { "were" },
         );
     }
     if !args.prune && !partial && !usage.stale.is_empty() {
         eprintln!(
-            "keygate: note: {} entries of `{}` matched no finding; `--prune` drops them",
+            "keygate: note: {} {} of `{}` matched no finding and {} kept; `--prune` drops \
+             stale entries",
             usage.stale.len(),
-            usage.name
+            if usage.stale.len() == 1 {
+                "entry"
+            } else {
+                "entries"
+            },
+            usage.name,
+            if usage.stale.len() == 1 {
+                "was"
+            } else {
+                "were"
+            },
         );
     }
     if scanned.stats.errors > 0 {

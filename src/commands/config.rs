@@ -14,7 +14,7 @@ use crate::cli::{ConfigArgs, ConfigCommand};
 use crate::config::{Config, CONFIG_FILE};
 use crate::engine::Scanner;
 use crate::rules::RuleSet;
-use crate::settings::Target;
+use crate::settings::{shown_from_cwd, Target};
 use crate::Outcome;
 
 pub fn run(args: &ConfigArgs) -> anyhow::Result<Outcome> {
@@ -31,7 +31,7 @@ fn check(file: Option<&Path>) -> anyhow::Result<Outcome> {
             let dir = Target::Stdin
                 .config_dir()
                 .unwrap_or_else(|| PathBuf::from("."));
-            let path = dir.join(CONFIG_FILE);
+            let path = shown_from_cwd(&dir.join(CONFIG_FILE));
             if !path.is_file() {
                 bail!(
                     "no `{CONFIG_FILE}` in `{}`: nothing to check (name a file: `keygate config \

@@ -38,18 +38,21 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     let output = settings.output.clone();
     let exit_code = settings.exit_code;
     let scanned = execute(settings)?;
-    if let Some(usage) = &scanned.baseline {
-        if !usage.stale.is_empty() && scanned.stats.baseline_stale > 0 {
-            eprintln!(
-                "keygate: note: {} of the {} entries of baseline `{}` matched no finding; if this scan \
-                 covered everything the baseline was made from, drop them with `keygate baseline \
-                 --baseline {} --prune` and the same scan arguments",
-                usage.stale.len(),
-                usage.stale.len() + usage.matched.len(),
-                usage.name,
-                usage.name
-            );
-        }
+    // `baseline_stale` is counted only for scans that see a whole tree or history.
+    if let Some(usage) = scanned
+        .baseline
+        .as_ref()
+        .filter(|_| scanned.stats.baseline_stale > 0)
+    {
+        eprintln!(
+            "keygate: note: {} of the {} entries of baseline `{}` matched no finding; if this scan \
+             covered everything the baseline was made from, drop them with `keygate baseline \
+             --baseline {} --prune` and the same scan arguments",
+            usage.stale.len(),
+            usage.stale.len() + usage.matched.len(),
+            usage.name,
+            usage.name
+        );
     }
     write_report(&output, &scanned)?;
     Ok(outcome(&scanned, exit_code))
@@ -149,14 +152,6 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
     })
 }
 
-/// The range `pre-commit` gives a hook at its pre-push stage
-/// (`PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF`), if it gives one.
-fn pre_commit_push_range() -> Option<String> {
-    let from = std::env::var("PRE_COMMIT_FROM_REF").ok()?;
-    let to = std::env::var("PRE_COMMIT_TO_REF").ok()?;
-    (!from.is_empty() && !to.is_empty()).then(|| format!("{from}..{to}"))
-}
-
 /// The summary lines that show a reviewer each inline allow a range adds.
 fn inline_allow_notes(allows: &[Finding], show_secrets: bool) -> Vec<String> {
     if allows.is_empty() {
@@ -189,6 +184,14 @@ fn inline_allow_notes(allows: &[Finding], show_secrets: bool) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// The range `pre-commit` gives a hook at its pre-push stage
+/// (`PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF`), if it gives one.
+fn pre_commit_push_range() -> Option<String> {
+    let from = std::env::var("PRE_COMMIT_FROM_REF").ok()?;
+    let to = std::env::var("PRE_COMMIT_TO_REF").ok()?;
+    (!from.is_empty() && !to.is_empty()).then(|| format!("{from}..{to}"))
 }
 
 /// The writer that streams `jsonl` findings as they are found.

@@ -121,7 +121,7 @@ mod tests {
     #[test]
     fn random_keys_are_not_placeholders() {
         for s in [
-            "sk-9fQ2xLr7TzW1mBv4KpY8sN3dHc6GaJ0eUoRi",
+            "sk-9fQ2xLr7TzW1mBv4KpY8sN3dHc6GaJ0eUoRi", // keygate:allow (synthetic key)
             "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",
             "ghp_R8mZ2qP5vX9kW3nB7tY1cL4hF6jD0sG2aQ8e",
             "AKIAZ3MRT7QW5NXKPLVB",

@@ -201,25 +201,37 @@ fn scan_chunks_plain(
 ) -> io::Result<u64> {
     let mut origin = Origin::default();
     let mut total = 0u64;
+    // Bytes at the head of `buf` that the previous chunk already reported on, kept as
+    // context: the start of the line a match is on, and the line before it, where
+    // inline allow comments (`keygate:allow-next-line`) stand.
+    let mut skip = 0;
     loop {
         let target = CHUNK + OVERLAP;
         let read = fill(reader, buf, target)?;
         total += read as u64;
         let eof = buf.len() < target;
-        let keep = if eof { buf.len() } else { buf.len() - OVERLAP };
+        // Cut at a line start where one is near, so that no line is split between
+        // the match in one chunk and its allow comment in the other.
+        let keep = if eof {
+            buf.len()
+        } else {
+            line_start_near(buf, buf.len() - OVERLAP)
+        };
         scan_piece(
             ctx.scanner,
             worker,
             buf,
             meta,
             origin,
-            0..keep,
+            skip..keep,
             &mut |found| ctx.collector.push(found),
         );
         if eof {
             return Ok(total);
         }
-        let done = &buf[..keep];
+        let next = line_start_near(buf, keep.saturating_sub(1));
+        skip = keep - next;
+        let done = &buf[..next];
         let newlines = memchr::memchr_iter(b'\n', done).count() as u64;
         let line_start = memchr::memrchr(b'\n', done).map_or(0, |p| p + 1);
         origin.column_carry = finding::count_chars(&done[line_start..])
@@ -229,9 +241,20 @@ fn scan_chunks_plain(
                 0
             };
         origin.line += newlines;
-        origin.offset += keep as u64;
-        buf.drain(..keep);
+        origin.offset += next as u64;
+        buf.drain(..next);
     }
+}
+
+/// How far back from a chunk's cut a line start is looked for; lines longer than
+/// this (minified code) are cut where they are.
+const LINE_REACH: usize = 4096;
+
+/// The start of the line holding byte `at`, if it is within [`LINE_REACH`] bytes;
+/// else `at` itself.
+fn line_start_near(buf: &[u8], at: usize) -> usize {
+    let floor = at.saturating_sub(LINE_REACH);
+    memchr::memrchr(b'\n', &buf[floor..at]).map_or(at, |p| floor + p + 1)
 }
 
 /// Reads until `buf` holds `target` bytes or the stream ends; returns bytes read.
@@ -318,6 +341,57 @@ mod tests {
         assert!(!both.contains(3));
         assert!(both.contains(4) && both.contains(5) && both.contains(10));
         assert!(!both.contains(6) && !both.contains(11));
+    }
+
+    /// An allow comment on the line before a key, or on the key's line before it, is
+    /// honoured when a chunk boundary of a large stream falls between them, and the
+    /// key keeps its line number.
+    #[test]
+    fn inline_allows_survive_chunk_boundaries() {
+        use crate::collect::Collector;
+        use crate::rules::RuleSet;
+        use crate::suppress::Suppressor;
+
+        let half = |seed: u8| -> String {
+            (0..20)
+                .map(|i| char::from(b'A' + (seed.wrapping_mul(7).wrapping_add(i * 5)) % 26))
+                .collect()
+        };
+        let key = |seed: u8| format!("sk-proj-{}T3BlbkFJ{}", half(seed), half(seed + 1));
+        let filler = "x".repeat(99) + "\n";
+        // The comment line straddles the first cut; or the line starts before it with
+        // its allow comment, and the key after it.
+        for (gap, allow_next) in [(10usize, true), (20, false)] {
+            let mut text = filler.repeat(CHUNK / 100 + 1);
+            text.truncate(CHUNK - gap - 1);
+            text.push('\n');
+            let lines_before = text.matches('\n').count() as u64;
+            let expected_line = if allow_next {
+                text.push_str("# keygate:allow-next-line\n");
+                text.push_str(&format!("KEY={}\n", key(1)));
+                lines_before + 2
+            } else {
+                text.push_str(&format!("/* keygate:allow */ KEY={}\n", key(3)));
+                lines_before + 1
+            };
+            text.push_str(&filler.repeat(1000));
+
+            let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
+            let collector = Collector::new(Suppressor::default(), true, None);
+            let ctx = ScanContext {
+                scanner: &scanner,
+                collector: &collector,
+                max_file_size: None,
+                threads: 1,
+            };
+            let mut worker = Worker::default();
+            let mut reader = io::Cursor::new(text.into_bytes());
+            scan_reader(&ctx, &mut worker, &mut reader, BlobMeta::path("big")).unwrap();
+            let (findings, _) = collector.finish(0);
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(findings[0].location.line, expected_line);
+            assert_eq!(findings[0].suppression, Some(Suppression::Inline));
+        }
     }
 
     #[test]

@@ -2,6 +2,10 @@
 //! repositories. One binary, one module per area; `util` holds the shared harness.
 
 mod action;
+mod baseline;
+mod config;
+mod merge_check;
 mod sarif;
 mod scan;
+mod suppress;
 mod util;
