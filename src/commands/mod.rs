@@ -4,6 +4,7 @@
 //! the engine, lives here rather than in `rules`, so that `rules` never depends on
 //! the engine.
 
+pub mod install;
 pub mod rules;
 pub mod scan;
 
@@ -15,7 +16,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(args) => rules::run(&args),
-        Command::Install(_) => anyhow::bail!("`keygate install` is not built yet"),
+        Command::Install(args) => install::run(&args),
         Command::Baseline(_) => anyhow::bail!("`keygate baseline` is not built yet"),
         Command::Config(_) => anyhow::bail!("`keygate config` is not built yet"),
     }

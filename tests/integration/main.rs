@@ -1,5 +1,7 @@
 //! The integration tests: the real `keygate` binary run in temporary folders and git
 //! repositories. One binary, one module per area; `util` holds the shared harness.
 
+mod git;
+mod hooks;
 mod scan;
 mod util;
