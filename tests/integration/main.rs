@@ -4,6 +4,8 @@
 mod action;
 mod baseline;
 mod config;
+mod git;
+mod hooks;
 mod merge_check;
 mod sarif;
 mod scan;
