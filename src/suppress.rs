@@ -4,8 +4,9 @@
 //! `keygate:allow-next-line`, and `gitleaks:allow` for teams that switch), the
 //! allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a baseline of
 //! fingerprints ([`crate::baseline`]). A finding that several allow is put down to the
-//! config first, then the baseline, then the comment (see [`Suppressor::check`]). Suppressed findings are counted, and
-//! kept for reporters that can show them (SARIF `suppressions`), but never fail a scan.
+//! config first, then the baseline, then the comment (see [`Suppressor::check`]).
+//! Suppressed findings are counted, and kept for reporters that can show them (SARIF
+//! `suppressions`), but never fail a scan.
 //! The collector (`crate::collect`) asks the [`Suppressor`] about every finding.
 
 use std::collections::HashSet;
