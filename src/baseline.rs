@@ -196,6 +196,7 @@ mod tests {
         }
     }
 
+    /// A rendered baseline has one entry a line and reads back to the same entries.
     #[test]
     fn rendered_baselines_read_back() {
         let text = render_entries(vec![entry("x.y", "ab")]);
@@ -209,6 +210,7 @@ mod tests {
         assert!(empty.is_empty());
     }
 
+    /// The same entries in any order and with repeats give the same bytes, sorted by rule.
     #[test]
     fn rendering_is_sorted_and_deduplicated_whatever_the_input_order() {
         let a = render_entries(vec![entry("b", "2"), entry("a", "9"), entry("b", "1")]);
@@ -226,6 +228,7 @@ mod tests {
         );
     }
 
+    /// Entries that matched a finding and entries that matched none are told apart.
     #[test]
     fn usage_splits_matched_from_stale() {
         let baseline = Baseline::new("b".into(), vec![entry("r", "1"), entry("r", "2")]);
@@ -236,6 +239,7 @@ mod tests {
         assert_eq!(usage.stale, [entry("r", "1")]);
     }
 
+    /// A file of another version or shape is refused, naming the file.
     #[test]
     fn bad_files_are_named() {
         let err =

@@ -353,6 +353,7 @@ mod tests {
         Config::from_text(text.to_string(), "k.toml".into(), Some(PathBuf::from("/r"))).unwrap()
     }
 
+    /// An unknown key is an error naming the file, its line and column, and the key.
     #[test]
     fn unknown_keys_are_errors_with_their_line() {
         let err = Config::parse("[allow]\npaths = []\nsecret = [\"x\"]\n", "k.toml").unwrap_err();
@@ -366,12 +367,14 @@ mod tests {
         assert_eq!(err.position, Some((1, 1)), "{err}");
     }
 
+    /// A value of the wrong type is placed on its line.
     #[test]
     fn a_value_of_the_wrong_type_names_its_line() {
         let err = Config::parse("\n\n[allow]\npaths = \"fixtures\"\n", "k.toml").unwrap_err();
         assert_eq!(err.position.map(|p| p.0), Some(4), "{err}");
     }
 
+    /// A glob that does not parse is placed on its own array element.
     #[test]
     fn a_bad_glob_is_an_error_on_its_line() {
         let err = config("[allow]\npaths = [\n  \"ok/**\",\n  \"a/[\",\n]\n")
@@ -381,6 +384,7 @@ mod tests {
         assert!(err.message.contains("`a/[`"), "{err}");
     }
 
+    /// A regex that does not compile is placed on its own array element.
     #[test]
     fn a_bad_regex_is_an_error_on_its_line() {
         let err = config("[allow]\nregexes = ['(unclosed']\n")
@@ -389,6 +393,7 @@ mod tests {
         assert_eq!(err.position, Some((2, 12)), "{err}");
     }
 
+    /// Disabling an id that no rule has names that id, on its element.
     #[test]
     fn disabling_an_unknown_rule_names_the_entry() {
         let err = config("disable = [\"openai.project-key\", \"openai.nope\"]\n")
@@ -409,6 +414,7 @@ severity = "high"
 examples = ["ACME=acme_0123456789abcdefghijklmn"]
 "#;
 
+    /// Custom rules join the built-in ones, carry the config as origin, and can be disabled.
     #[test]
     fn custom_rules_are_added_and_can_be_disabled() {
         let mut rules = RuleSet::builtin().unwrap();
@@ -423,6 +429,7 @@ examples = ["ACME=acme_0123456789abcdefghijklmn"]
         assert_eq!(rules.len(), n);
     }
 
+    /// A custom rule without examples is refused, placed on its `id`.
     #[test]
     fn a_custom_rule_without_examples_is_an_error_on_its_line() {
         let text = CUSTOM.replace("examples = [\"ACME=acme_0123456789abcdefghijklmn\"]\n", "");
@@ -433,6 +440,7 @@ examples = ["ACME=acme_0123456789abcdefghijklmn"]
         assert!(err.message.contains("no `examples`"), "{err}");
     }
 
+    /// A custom regex that does not compile is placed on its `regex` line.
     #[test]
     fn a_custom_regex_that_does_not_compile_names_its_line() {
         let text = CUSTOM.replace("acme_[a-z0-9]{24}", "acme_[a-z0-9");
@@ -442,6 +450,7 @@ examples = ["ACME=acme_0123456789abcdefghijklmn"]
         assert_eq!(err.position.map(|p| p.0), Some(7), "{err}");
     }
 
+    /// A custom rule cannot shadow a built-in one by taking its id.
     #[test]
     fn a_custom_rule_may_not_take_a_builtin_id() {
         let text = CUSTOM.replace("acme.token", "openai.project-key");
@@ -452,12 +461,14 @@ examples = ["ACME=acme_0123456789abcdefghijklmn"]
         assert_eq!(err.position.map(|p| p.0), Some(3), "{err}");
     }
 
+    /// Errors about a custom rule point at the field and item concerned.
     #[test]
     fn rule_errors_point_at_the_field_and_item() {
         let err = config(CUSTOM).rule_error("acme.token", Some("examples"), Some(0), "x".into());
         assert_eq!(err.position, Some((9, 13)), "{err}");
     }
 
+    /// `[allow] paths` patterns expand as `.gitignore` patterns read.
     #[test]
     fn path_globs_read_like_gitignore() {
         assert_eq!(expand_path_glob("*.pem"), ["**/*.pem/**", "**/*.pem"]);

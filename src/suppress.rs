@@ -4,8 +4,9 @@
 //! `keygate:allow-next-line`, and `gitleaks:allow` for teams that switch), the
 //! allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a baseline of
 //! fingerprints ([`crate::baseline`]). A finding that several allow is put down to the
-//! config first, then the baseline, then the comment (see [`Suppressor::check`]). Suppressed findings are counted, and
-//! kept for reporters that can show them (SARIF `suppressions`), but never fail a scan.
+//! config first, then the baseline, then the comment (see [`Suppressor::check`]).
+//! Suppressed findings are counted, and kept for reporters that can show them (SARIF
+//! `suppressions`), but never fail a scan.
 //! The collector (`crate::collect`) asks the [`Suppressor`] about every finding.
 
 use std::collections::HashSet;
@@ -175,6 +176,7 @@ mod tests {
         inline_allowed(text.as_bytes(), text.find(needle).unwrap())
     }
 
+    /// `keygate:allow` and `gitleaks:allow` work in any comment syntax, on their own line only.
     #[test]
     fn allow_comments_in_any_syntax() {
         assert!(allowed("k = 'SECRET' # keygate:allow\n", "SECRET"));
@@ -188,6 +190,7 @@ mod tests {
         assert!(!allowed("k = 'SECRET'\n# keygate:allow\n", "SECRET"));
     }
 
+    /// `keygate:allow-next-line` allows the next line, not its own or any later one.
     #[test]
     fn allow_next_line_allows_only_the_next_line() {
         let text = "# keygate:allow-next-line\nk = 'SECRET'\nj = 'OTHER'\n";
@@ -200,6 +203,7 @@ mod tests {
         ));
     }
 
+    /// Markers glued to other word characters allow nothing.
     #[test]
     fn markers_must_be_whole_words() {
         assert!(!allowed("k = 'SECRET' # keygate:allowed\n", "SECRET"));
@@ -228,6 +232,7 @@ mod tests {
         }
     }
 
+    /// Path globs match relative to the config folder, whatever the current folder.
     #[test]
     fn path_globs_are_relative_to_the_config_folder() {
         let list = allowlist(&["fixtures/**"], "/repo", "/repo/src");
@@ -240,6 +245,7 @@ mod tests {
         assert!(!list.allows("src/fixtures/a.txt"));
     }
 
+    /// Paths outside the config folder, or from a config read from a commit, match as shown.
     #[test]
     fn paths_outside_the_config_folder_match_as_shown() {
         let list = allowlist(&["**/*.pem"], "/home/me", "/tmp/work");

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::util::{keys, TestEnv};
 
-/// Runs `keygate scan --format json` (here, unless `extra` names paths) and returns the exit status and the document.
+/// Runs `keygate scan --format json` (here, unless `extra` names paths) and returns
+/// the exit status and the document.
 pub fn scan_json(env: &TestEnv, extra: &[&str]) -> (i32, Value) {
     let out = env
         .keygate()
