@@ -253,7 +253,7 @@ fn scan_args(flags: &[&str], args: &ActionArgs, repo: &Path) -> anyhow::Result<S
     let cli = Cli::try_parse_from(argv).context("the extra scan arguments of the action")?;
     match cli.command {
         Command::Scan(scan) => Ok(scan),
-        _ => unreachable!("the argument list starts with `scan`"),
+        other => bail!("the action built a `{other:?}` command instead of a scan"),
     }
 }
 

@@ -403,3 +403,27 @@ fn action_yml_wires_inputs_and_outputs() {
         }
     }
 }
+
+/// The `range` input wins over the event: a schedule event with an explicit range
+/// scans only that range, so an old key outside it is not reported.
+#[test]
+fn range_input_overrides_the_event() {
+    let hub = Hub::new();
+    hub.dev
+        .write("old.env", format!("KEY={}\n", keys::openai_project(91)));
+    let old = hub.dev.commit_all("old leak");
+    hub.dev
+        .write("new.env", format!("KEY={}\n", keys::openai_project(93)));
+    let head = hub.dev.commit_all("new leak");
+    hub.dev.git(&["push", "-q", "origin", "main"]);
+    let range = format!("{old}..{head}");
+    let run = hub.run(&head, "schedule", json!({}), &["--range", &range]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.output("range"), range);
+    assert_eq!(run.output("findings"), "1");
+    assert!(
+        run.stdout.contains("::error file=new.env,line=1,"),
+        "{}",
+        run.stdout
+    );
+}
