@@ -4,6 +4,12 @@
 //! `<your-key>`, `1234567890abcdef`, runs of one character or words such as `EXAMPLE`.
 //! Random keys almost never contain these (a six-long ascending run in base62 has odds
 //! near one in a billion a position), so rejecting them costs no real findings.
+//!
+//! Two shapes get their own treatment. Identifiers made only of lower-case words or
+//! numbers joined by `-` or `_` (`sk-learn-contrib-imbalanced-learn`) are slugs, never
+//! keys. PEM blocks (`-----BEGIN ...`) are long, and their DER or OpenSSH encoding has
+//! runs of `A` of its own, so in a block only the marker words count (`EXAMPLE`,
+//! `REDACTED`, eight `x`) and the template characters are left to the rule's regex.
 
 /// Words that mark a documented or template value, matched case-insensitively.
 const MARKER_WORDS: &[&[u8]] = &[
@@ -38,8 +44,28 @@ const TEMPLATE_BYTES: &[u8] = b"<>{}*$%\xE2";
 /// to mark a placeholder.
 const RUN: usize = 6;
 
+/// Marker words inside a PEM block. Short words such as `xxxx` or `dummy` are left out:
+/// in a key of several thousand base64 characters they occur by chance.
+const BLOCK_MARKER_WORDS: &[&[u8]] = &[
+    b"example",
+    b"placeholder",
+    b"redacted",
+    b"changeme",
+    b"notreal",
+    b"fakekey",
+    b"xxxxxxxx",
+];
+
 /// True when `secret` looks like a placeholder rather than a key.
 pub fn is_placeholder(secret: &[u8]) -> bool {
+    if secret.starts_with(b"-----BEGIN") {
+        return BLOCK_MARKER_WORDS
+            .iter()
+            .any(|w| contains_ignore_case(secret, w));
+    }
+    if is_slug(secret) {
+        return true;
+    }
     if secret.iter().any(|b| TEMPLATE_BYTES.contains(b)) || contains(secret, b"...") {
         return true;
     }
@@ -47,6 +73,18 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
         return true;
     }
     has_run(secret)
+}
+
+/// Lower-case words or numbers joined by `-` or `_`, with at least one joint: a name
+/// (`sk-learn-contrib-imbalanced-learn`, `task-list-item-checkbox`), not a key. A random
+/// key with a `-` in it has a segment that mixes cases or letters and digits.
+fn is_slug(secret: &[u8]) -> bool {
+    let word = |s: &[u8]| {
+        !s.is_empty()
+            && (s.iter().all(u8::is_ascii_lowercase) || s.iter().all(u8::is_ascii_digit))
+    };
+    secret.iter().any(|&b| b == b'-' || b == b'_')
+        && secret.split(|&b| b == b'-' || b == b'_').all(word)
 }
 
 /// A run of `RUN` equal characters, or of `RUN` characters each one step above (or
@@ -113,6 +151,9 @@ mod tests {
             "sk-proj-REPLACE_WITH_YOUR_KEY_8c1d2e3f4a5b",
             "sk-9fQ2xLr7...TzW1mBv4KpY8",
             "sk-ant-api03-…AA",
+            "sk-learn-contrib-imbalanced-learn",
+            "task-list-item-checkbox-container-wrapper-element",
+            "hf_config_attribute_mapping_2024_table",
         ] {
             assert!(is_placeholder(s.as_bytes()), "{s}");
         }
@@ -125,8 +166,27 @@ mod tests {
             "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",
             "ghp_R8mZ2qP5vX9kW3nB7tY1cL4hF6jD0sG2aQ8e",
             "AKIAZ3MRT7QW5NXKPLVB",
+            "glpat-Xb7_kQ9zR2mWv4Lp8sTn",
+            "sk-ant-api03-q8Zr_Tk2-Wm5",
         ] {
             assert!(!is_placeholder(s.as_bytes()), "{s}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_are_judged_by_marker_words_only() {
+        // DER and OpenSSH encodings hold long runs of `A`: not a placeholder in a block.
+        let real = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\n-----END OPENSSH PRIVATE KEY-----";
+        assert!(!is_placeholder(real.as_bytes()));
+        // Four `x` occur by chance in a long base64 body; eight do not.
+        let chance = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9xXxXw0BAQEFAASC\n-----END PRIVATE KEY-----";
+        assert!(!is_placeholder(chance.as_bytes()));
+        for s in [
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAEXAMPLEKEYBODY\n-----END RSA PRIVATE KEY-----",
+            "-----BEGIN PRIVATE KEY-----\nMIIxxxxxxxxxxxxxxxxxxxx\n-----END PRIVATE KEY-----",
+            "-----BEGIN EC PRIVATE KEY-----\nMHcREDACTED\n-----END EC PRIVATE KEY-----",
+        ] {
+            assert!(is_placeholder(s.as_bytes()), "{s}");
         }
     }
 }
