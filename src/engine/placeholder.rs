@@ -80,8 +80,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
 /// key with a `-` in it has a segment that mixes cases or letters and digits.
 fn is_slug(secret: &[u8]) -> bool {
     let word = |s: &[u8]| {
-        !s.is_empty()
-            && (s.iter().all(u8::is_ascii_lowercase) || s.iter().all(u8::is_ascii_digit))
+        !s.is_empty() && (s.iter().all(u8::is_ascii_lowercase) || s.iter().all(u8::is_ascii_digit))
     };
     secret.iter().any(|&b| b == b'-' || b == b'_')
         && secret.split(|&b| b == b'-' || b == b'_').all(word)

@@ -60,38 +60,71 @@ type Container = (&'static str, &'static str, fn(&Names, &str) -> String);
 
 /// Containers for a one-line secret.
 const LINE_CONTAINERS: &[Container] = &[
-    ("env", "env", |n, s| format!("# settings\n{}={s}\nDEBUG=1\n", n.upper)),
-    ("env-double-quotes", "env", |n, s| format!("{}=\"{s}\"\n", n.upper)),
-    ("env-single-quotes", "env", |n, s| format!("{}='{s}'\n", n.upper)),
-    ("env-crlf", "env", |n, s| format!("A=1\r\n{}={s}\r\nB=2\r\n", n.upper)),
-    ("env-eof-no-newline", "env", |n, s| format!("A=1\n{}={s}", n.upper)),
-    ("shell-export", "sh", |n, s| format!("#!/bin/sh\nexport {}={s}\n", n.upper)),
-    ("shell-export-quoted", "sh", |n, s| format!("export {}=\"{s}\"\n", n.upper)),
-    ("js-backticks", "js", |n, s| format!("const {} = `{s}`;\n", n.camel)),
+    ("env", "env", |n, s| {
+        format!("# settings\n{}={s}\nDEBUG=1\n", n.upper)
+    }),
+    ("env-double-quotes", "env", |n, s| {
+        format!("{}=\"{s}\"\n", n.upper)
+    }),
+    ("env-single-quotes", "env", |n, s| {
+        format!("{}='{s}'\n", n.upper)
+    }),
+    ("env-crlf", "env", |n, s| {
+        format!("A=1\r\n{}={s}\r\nB=2\r\n", n.upper)
+    }),
+    ("env-eof-no-newline", "env", |n, s| {
+        format!("A=1\n{}={s}", n.upper)
+    }),
+    ("shell-export", "sh", |n, s| {
+        format!("#!/bin/sh\nexport {}={s}\n", n.upper)
+    }),
+    ("shell-export-quoted", "sh", |n, s| {
+        format!("export {}=\"{s}\"\n", n.upper)
+    }),
+    ("js-backticks", "js", |n, s| {
+        format!("const {} = `{s}`;\n", n.camel)
+    }),
     ("js-object", "js", |n, s| {
         format!("const cfg = {{ {}: \"{s}\", retries: 3 }};\n", n.camel)
     }),
     ("python-dict", "py", |n, s| {
         format!("config = {{'{}': '{s}', 'timeout': 30}}\n", n.lower)
     }),
-    ("python-raw-string", "py", |n, s| format!("{} = r\"{s}\"\n", n.upper)),
-    ("python-fstring-bearer", "py", |n, s| {
-        format!("headers = {{\"Authorization\": f\"Bearer {s}\"}}  # {}\n", n.lower)
+    ("python-raw-string", "py", |n, s| {
+        format!("{} = r\"{s}\"\n", n.upper)
     }),
-    ("yaml", "yaml", |n, s| format!("service:\n  {}: {s}\n  port: 80\n", n.lower)),
-    ("yaml-quoted", "yml", |n, s| format!("{}: \"{s}\"\n", n.lower)),
+    ("python-fstring-bearer", "py", |n, s| {
+        format!(
+            "headers = {{\"Authorization\": f\"Bearer {s}\"}}  # {}\n",
+            n.lower
+        )
+    }),
+    ("yaml", "yaml", |n, s| {
+        format!("service:\n  {}: {s}\n  port: 80\n", n.lower)
+    }),
+    ("yaml-quoted", "yml", |n, s| {
+        format!("{}: \"{s}\"\n", n.lower)
+    }),
     ("docker-compose", "yml", |n, s| {
-        format!("services:\n  app:\n    environment:\n      - {}={s}\n", n.upper)
+        format!(
+            "services:\n  app:\n    environment:\n      - {}={s}\n",
+            n.upper
+        )
     }),
     ("kubernetes-secret", "yaml", |n, s| {
         format!("kind: Secret\nstringData:\n  {}: '{s}'\n", n.lower)
     }),
-    ("json", "json", |n, s| format!("{{\n  \"{}\": \"{s}\"\n}}\n", n.upper)),
+    ("json", "json", |n, s| {
+        format!("{{\n  \"{}\": \"{s}\"\n}}\n", n.upper)
+    }),
     ("json-minified", "json", |n, s| {
         format!("{{\"a\":1,\"{}\":\"{s}\",\"b\":[2]}}", n.lower)
     }),
     ("json-unicode-escapes", "json", |n, s| {
-        format!("{{\"cfg\": \"{{\\u0022{}\\u0022: \\u0022{s}\\u0022}}\"}}\n", n.lower)
+        format!(
+            "{{\"cfg\": \"{{\\u0022{}\\u0022: \\u0022{s}\\u0022}}\"}}\n",
+            n.lower
+        )
     }),
     ("notebook-source", "ipynb", |n, s| {
         format!(
@@ -100,12 +133,22 @@ const LINE_CONTAINERS: &[Container] = &[
         )
     }),
     ("notebook-escape-before-key", "ipynb", |n, s| {
-        format!("{{\"outputs\": [{{\"text\": \"{}:\\n{s}\\n\"}}]}}\n", n.upper)
+        format!(
+            "{{\"outputs\": [{{\"text\": \"{}:\\n{s}\\n\"}}]}}\n",
+            n.upper
+        )
     }),
-    ("csv", "csv", |n, s| format!("name,value,env\n{},{s},prod\n", n.upper)),
-    ("tsv", "tsv", |n, s| format!("name\tvalue\n{}\t{s}\n", n.upper)),
+    ("csv", "csv", |n, s| {
+        format!("name,value,env\n{},{s},prod\n", n.upper)
+    }),
+    ("tsv", "tsv", |n, s| {
+        format!("name\tvalue\n{}\t{s}\n", n.upper)
+    }),
     ("url-query-middle", "txt", |n, s| {
-        format!("GET https://api.example.com/v1/chat?{}={s}&model=m1\n", n.lower)
+        format!(
+            "GET https://api.example.com/v1/chat?{}={s}&model=m1\n",
+            n.lower
+        )
     }),
     ("url-query-end", "txt", |n, s| {
         format!("curl 'https://api.example.com/v1?mode=1&{}={s}'\n", n.lower)
@@ -114,14 +157,25 @@ const LINE_CONTAINERS: &[Container] = &[
         format!("body=cfg%26{}%3D{s}%26x%3D1\n", n.lower)
     }),
     ("xml-attribute", "xml", |n, s| {
-        format!("<appSettings>\n  <add key=\"{}\" value=\"{s}\"/>\n</appSettings>\n", n.upper)
+        format!(
+            "<appSettings>\n  <add key=\"{}\" value=\"{s}\"/>\n</appSettings>\n",
+            n.upper
+        )
     }),
-    ("xml-element", "xml", |n, s| format!("<config><{0}>{s}</{0}></config>\n", n.lower)),
+    ("xml-element", "xml", |n, s| {
+        format!("<config><{0}>{s}</{0}></config>\n", n.lower)
+    }),
     ("html-input", "html", |n, s| {
-        format!("<input type=\"hidden\" name=\"{}\" value=\"{s}\">\n", n.lower)
+        format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{s}\">\n",
+            n.lower
+        )
     }),
     ("html-entities", "html", |n, s| {
-        format!("<div data-cfg=\"{{&quot;{}&quot;:&quot;{s}&quot;}}\"></div>\n", n.lower)
+        format!(
+            "<div data-cfg=\"{{&quot;{}&quot;:&quot;{s}&quot;}}\"></div>\n",
+            n.lower
+        )
     }),
     ("markdown-code-span", "md", |n, s| {
         format!("Set `{}` to `{s}` before running.\n", n.upper)
@@ -129,14 +183,27 @@ const LINE_CONTAINERS: &[Container] = &[
     ("markdown-fence", "md", |n, s| {
         format!("# Setup\n\n```bash\nexport {}={s}\n```\n", n.upper)
     }),
-    ("markdown-table", "md", |n, s| format!("| name | value |\n|---|---|\n| {} |{s}|\n", n.upper)),
-    ("sql", "sql", |n, s| {
-        format!("INSERT INTO secrets (name, value) VALUES ('{}', '{s}');\n", n.upper)
+    ("markdown-table", "md", |n, s| {
+        format!("| name | value |\n|---|---|\n| {} |{s}|\n", n.upper)
     }),
-    ("properties", "properties", |n, s| format!("app.{}={s}\n", n.lower.replace('_', "."))),
-    ("properties-colon", "properties", |n, s| format!("{} : {s}\n", n.lower)),
-    ("ini", "ini", |n, s| format!("[default]\n{} = {s}\n", n.lower)),
-    ("toml", "toml", |n, s| format!("[provider]\n{} = \"{s}\"\n", n.lower)),
+    ("sql", "sql", |n, s| {
+        format!(
+            "INSERT INTO secrets (name, value) VALUES ('{}', '{s}');\n",
+            n.upper
+        )
+    }),
+    ("properties", "properties", |n, s| {
+        format!("app.{}={s}\n", n.lower.replace('_', "."))
+    }),
+    ("properties-colon", "properties", |n, s| {
+        format!("{} : {s}\n", n.lower)
+    }),
+    ("ini", "ini", |n, s| {
+        format!("[default]\n{} = {s}\n", n.lower)
+    }),
+    ("toml", "toml", |n, s| {
+        format!("[provider]\n{} = \"{s}\"\n", n.lower)
+    }),
     ("terraform", "tf", |n, s| {
         format!("variable \"{}\" {{\n  default = \"{s}\"\n}}\n", n.lower)
     }),
@@ -149,14 +216,30 @@ const LINE_CONTAINERS: &[Container] = &[
     ("go-struct", "go", |n, s| {
         format!("var cfg = Config{{\n\t{}: \"{s}\",\n}}\n", n.camel)
     }),
-    ("rust-const", "rs", |n, s| format!("const {}: &str = \"{s}\";\n", n.upper)),
-    ("java", "java", |n, s| format!("  private static final String {} = \"{s}\";\n", n.upper)),
-    ("php", "php", |n, s| format!("<?php\ndefine('{}', '{s}');\n", n.upper)),
-    ("ruby", "rb", |n, s| format!("ENV['{}'] ||= '{s}'\n", n.upper)),
-    ("powershell", "ps1", |n, s| format!("$env:{} = \"{s}\"\n", n.upper)),
-    ("windows-set", "cmd", |n, s| format!("set {}={s}\r\n", n.upper)),
-    ("cli-flag", "sh", |n, s| format!("mytool --{} {s} --verbose\n", n.kebab)),
-    ("function-call", "py", |n, s| format!("client = Client({s})  # {}\n", n.lower)),
+    ("rust-const", "rs", |n, s| {
+        format!("const {}: &str = \"{s}\";\n", n.upper)
+    }),
+    ("java", "java", |n, s| {
+        format!("  private static final String {} = \"{s}\";\n", n.upper)
+    }),
+    ("php", "php", |n, s| {
+        format!("<?php\ndefine('{}', '{s}');\n", n.upper)
+    }),
+    ("ruby", "rb", |n, s| {
+        format!("ENV['{}'] ||= '{s}'\n", n.upper)
+    }),
+    ("powershell", "ps1", |n, s| {
+        format!("$env:{} = \"{s}\"\n", n.upper)
+    }),
+    ("windows-set", "cmd", |n, s| {
+        format!("set {}={s}\r\n", n.upper)
+    }),
+    ("cli-flag", "sh", |n, s| {
+        format!("mytool --{} {s} --verbose\n", n.kebab)
+    }),
+    ("function-call", "py", |n, s| {
+        format!("client = Client({s})  # {}\n", n.lower)
+    }),
     ("log-line", "log", |n, s| {
         format!("2024-01-02 03:04:05 INFO loaded {} key={s} ok\n", n.lower)
     }),
@@ -166,14 +249,22 @@ const LINE_CONTAINERS: &[Container] = &[
 const BLOCK_CONTAINERS: &[Container] = &[
     ("pem-file", "pem", |_, s| format!("{s}\n")),
     ("pem-eof-no-newline", "key", |_, s| s.to_string()),
-    ("pem-crlf", "pem", |_, s| format!("{}\r\n", s.replace('\n', "\r\n"))),
+    ("pem-crlf", "pem", |_, s| {
+        format!("{}\r\n", s.replace('\n', "\r\n"))
+    }),
     ("json-escaped", "json", |n, s| {
-        format!("{{\n  \"{}\": \"{}\\n\"\n}}\n", n.lower, s.replace('\n', "\\n"))
+        format!(
+            "{{\n  \"{}\": \"{}\\n\"\n}}\n",
+            n.lower,
+            s.replace('\n', "\\n")
+        )
     }),
     ("yaml-block", "yaml", |n, s| {
         format!("{}: |\n  {}\n", n.lower, s.replace('\n', "\n  "))
     }),
-    ("python-triple-quotes", "py", |n, s| format!("{} = \"\"\"{s}\n\"\"\"\n", n.upper)),
+    ("python-triple-quotes", "py", |n, s| {
+        format!("{} = \"\"\"{s}\n\"\"\"\n", n.upper)
+    }),
     ("python-concatenated", "py", |n, s| {
         let lines: Vec<String> = s.lines().map(|l| format!("    \"{l}\\n\"")).collect();
         format!("{} = (\n{}\n)\n", n.upper, lines.join("\n"))
@@ -182,9 +273,15 @@ const BLOCK_CONTAINERS: &[Container] = &[
         let lines: Vec<String> = s.lines().map(|l| format!("    \"{l}\\n\"")).collect();
         format!("String {} =\n{};\n", n.camel, lines.join(" +\n"))
     }),
-    ("go-raw-string", "go", |n, s| format!("const {} = `{s}\n`\n", n.camel)),
-    ("terraform-heredoc", "tf", |n, s| format!("{} = <<EOF\n{s}\nEOF\n", n.lower)),
-    ("shell-heredoc", "sh", |_, s| format!("cat > id <<'EOF'\n{s}\nEOF\n")),
+    ("go-raw-string", "go", |n, s| {
+        format!("const {} = `{s}\n`\n", n.camel)
+    }),
+    ("terraform-heredoc", "tf", |n, s| {
+        format!("{} = <<EOF\n{s}\nEOF\n", n.lower)
+    }),
+    ("shell-heredoc", "sh", |_, s| {
+        format!("cat > id <<'EOF'\n{s}\nEOF\n")
+    }),
     ("env-quoted", "env", |n, s| format!("{}=\"{s}\"\n", n.upper)),
     ("xml-element", "xml", |_, s| format!("<key>{s}</key>\n")),
 ];
@@ -212,7 +309,14 @@ fn line_column(text: &str, at: usize) -> (u64, u64) {
 fn scan_json(env: &TestEnv, dir: &str) -> Vec<Value> {
     let out = env
         .keygate()
-        .args(["scan", "--no-git", "--format", "json", "--show-secrets", dir])
+        .args([
+            "scan",
+            "--no-git",
+            "--format",
+            "json",
+            "--show-secrets",
+            dir,
+        ])
         .output()
         .expect("keygate runs");
     let code = out.status.code();
@@ -272,7 +376,12 @@ fn every_rule_finds_its_keys_in_every_container() {
     // First learn each example's secret as the scanner itself reports it.
     for rule in &rules {
         let id = text(rule, "id");
-        for (i, example) in rule["examples"].as_array().into_iter().flatten().enumerate() {
+        for (i, example) in rule["examples"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             env.write(
                 &format!("examples/{id}/{i}.txt"),
                 example.as_str().unwrap_or_default(),
@@ -470,7 +579,14 @@ fn placeholders_and_look_alikes_are_not_findings() {
     let findings = scan_json(&env, "neg");
     let found: Vec<String> = findings
         .iter()
-        .map(|f| format!("{} {} {}", text(f, "path"), text(f, "rule_id"), text(f, "secret")))
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                text(f, "path"),
+                text(f, "rule_id"),
+                text(f, "secret")
+            )
+        })
         .collect();
     assert!(found.is_empty(), "{found:#?}");
 }
