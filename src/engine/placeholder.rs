@@ -5,6 +5,9 @@
 //! Random keys almost never contain these (a six-long ascending run in base62 has odds
 //! near one in a billion a position), so rejecting them costs no real findings.
 //!
+//! A few keys that providers print in their own documentation (Stripe's test keys)
+//! are known by heart and never reported.
+//!
 //! Two shapes get their own treatment. Identifiers made only of lower-case words or
 //! numbers joined by `-` or `_` (`sk-learn-contrib-imbalanced-learn`) are slugs, never
 //! keys. PEM blocks (`-----BEGIN ...`) are long, and their DER or OpenSSH encoding has
@@ -56,8 +59,20 @@ const BLOCK_MARKER_WORDS: &[&[u8]] = &[
     b"xxxxxxxx",
 ];
 
+/// Keys printed in providers' own documentation, copied into countless tutorials and
+/// READMEs. They work only against sandboxes, if at all, and are public by design.
+const DOCUMENTED_KEYS: &[&[u8]] = &[
+    b"sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+    b"sk_test_BQokikJOvBiI2HlWgH4olfQ2",
+    b"sk_test_26PHem9AhJZvU623DfE1x4sd",
+    b"ghp_16C7e42F292c6912E7710c838347Ae178B4a",
+];
+
 /// True when `secret` looks like a placeholder rather than a key.
 pub fn is_placeholder(secret: &[u8]) -> bool {
+    if DOCUMENTED_KEYS.contains(&secret) {
+        return true;
+    }
     if secret.starts_with(b"-----BEGIN") {
         return BLOCK_MARKER_WORDS
             .iter()
@@ -153,6 +168,7 @@ mod tests {
             "sk-learn-contrib-imbalanced-learn",
             "task-list-item-checkbox-container-wrapper-element",
             "hf_config_attribute_mapping_2024_table",
+            "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
         ] {
             assert!(is_placeholder(s.as_bytes()), "{s}");
         }

@@ -138,6 +138,15 @@ const LINE_CONTAINERS: &[Container] = &[
             n.upper
         )
     }),
+    ("terminal-colours", "log", |n, s| {
+        format!("\x1b[32m{}\x1b[0m=\x1b[1m{s}\x1b[0m\n", n.upper)
+    }),
+    ("notebook-colour-output", "ipynb", |n, s| {
+        format!(
+            "{{\"text\": [\"\\u001b[32m{}\\u001b[0m \\u001b[1;31m{s}\\u001b[0m\\n\"]}}\n",
+            n.upper
+        )
+    }),
     ("csv", "csv", |n, s| {
         format!("name,value,env\n{},{s},prod\n", n.upper)
     }),
