@@ -38,6 +38,9 @@ const MARKER_WORDS: &[&[u8]] = &[
     b"-fake",
     b"fake-",
     b"xxxx",
+    b"qwerty",
+    b"asdfgh",
+    b"zxcvbn",
 ];
 
 /// Characters that never occur in a real key but do in templates.
@@ -87,15 +90,40 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if MARKER_WORDS.iter().any(|w| contains_ignore_case(secret, w)) {
         return true;
     }
-    has_run(secret)
+    has_run(secret) || mostly_ascending(secret)
 }
 
-/// Lower-case words or numbers joined by `-` or `_`, with at least one joint: a name
-/// (`sk-learn-contrib-imbalanced-learn`, `task-list-item-checkbox`), not a key. A random
-/// key with a `-` in it has a segment that mixes cases or letters and digits.
+/// Shortest secret, in letter and digit pairs, that [`mostly_ascending`] judges.
+const ASCENDING_MIN_PAIRS: usize = 12;
+
+/// Hand-typed sequences that dodge the run test by restarting every few characters,
+/// `abc123def456ghi789` or `a1b2c3d4e5f6`: two in five neighbours (or neighbours but
+/// one) ascend. In a random key one pair in 36 does.
+fn mostly_ascending(secret: &[u8]) -> bool {
+    let ranks: Vec<u8> = secret.iter().filter_map(|&b| rank(b)).collect();
+    if ranks.len() <= ASCENDING_MIN_PAIRS {
+        return false;
+    }
+    let ascending = |step: usize| {
+        let pairs = ranks.len() - step;
+        let up = (0..pairs)
+            .filter(|&i| ranks[i + step] == ranks[i] + 1)
+            .count();
+        up * 5 >= pairs * 2
+    };
+    ascending(1) || ascending(2)
+}
+
+/// Words or numbers joined by `-` or `_`, with at least one joint: a name
+/// (`sk-learn-contrib-imbalanced-learn`, `task-list-item-checkbox`, `sk-MY_SECRET_KEY`),
+/// not a key. A random key with a `-` in it has a segment that mixes cases or letters
+/// and digits.
 fn is_slug(secret: &[u8]) -> bool {
     let word = |s: &[u8]| {
-        !s.is_empty() && (s.iter().all(u8::is_ascii_lowercase) || s.iter().all(u8::is_ascii_digit))
+        !s.is_empty()
+            && (s.iter().all(u8::is_ascii_lowercase)
+                || s.iter().all(u8::is_ascii_uppercase)
+                || s.iter().all(u8::is_ascii_digit))
     };
     secret.iter().any(|&b| b == b'-' || b == b'_')
         && secret.split(|&b| b == b'-' || b == b'_').all(word)
@@ -169,6 +197,11 @@ mod tests {
             "task-list-item-checkbox-container-wrapper-element",
             "hf_config_attribute_mapping_2024_table",
             "sk_test_4eC39HqLyjWDarjtT1zdp7dc",
+            "sk-proj-abc123def456ghi789jkl012mno345pqr678stu901vwx234",
+            "sk-1a2b3c4d5e6f7g8h9i0j1k2l3m4n5o6p7q8r",
+            "sk-abcd1234efgh5678ijkl9012mnop3456qrst",
+            "sk-proj-qwertyuiopasdfghjklzxcvbnmQWERTYUIOP",
+            "sk-proj-MY_SECRET_OPENAI_KEY",
         ] {
             assert!(is_placeholder(s.as_bytes()), "{s}");
         }
