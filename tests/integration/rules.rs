@@ -567,6 +567,34 @@ fn placeholders_and_look_alikes_are_not_findings() {
                 b62(10, 60)
             ),
         ),
+        (
+            "hand_typed.env",
+            "OPENAI_API_KEY=sk-proj-abc123def456ghi789jkl012mno345pqr678stu901vwx234\n\
+             OPENAI_API_KEY=sk-test-key-for-local-development-only\n\
+             STRIPE_SECRET_KEY=sk_test_4eC39HqLyjWDarjtT1zdp7dc\n\
+             SLACK_BOT_TOKEN=xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx\n\
+             HF_TOKEN=hf_abcdefghijklmnopqrstuvwxyzABCDEFGH\n\
+             GITHUB_TOKEN=ghp_1234567890abcdefghijklmnopqrstuvwxyz\n\
+             GOOGLE_API_KEY=AIzaSyXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n"
+                .to_string(),
+        ),
+        (
+            "certificates.pem",
+            format!(
+                "-----BEGIN CERTIFICATE-----\nMIID{}\n-----END CERTIFICATE-----\n\
+                 -----BEGIN PUBLIC KEY-----\nMIIB{}\n-----END PUBLIC KEY-----\n",
+                b62(11, 64),
+                b62(12, 64)
+            ),
+        ),
+        (
+            "coherence.rs",
+            format!(
+                "// traits::coherence::orphan {}\n// the two vectors together: {}\n",
+                b62(13, 40),
+                hex(14, 64)
+            ),
+        ),
     ];
     for (name, contents) in &files {
         env.write(&format!("neg/{name}"), contents);
