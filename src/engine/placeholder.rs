@@ -38,6 +38,12 @@ const MARKER_WORDS: &[&[u8]] = &[
     b"-fake",
     b"fake-",
     b"xxxx",
+    b"testing",
+    b"sample",
+    b"thisis",
+    b"foobar",
+    b"lorem",
+    b"quickbrown",
     b"qwerty",
     b"asdfgh",
     b"zxcvbn",
@@ -90,7 +96,24 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if MARKER_WORDS.iter().any(|w| contains_ignore_case(secret, w)) {
         return true;
     }
-    has_run(secret) || mostly_ascending(secret)
+    has_run(secret) || mostly_ascending(secret) || repetitive(secret)
+}
+
+/// Shortest secret, in byte pairs, that [`repetitive`] judges.
+const REPETITIVE_MIN_PAIRS: usize = 16;
+
+/// A short pattern typed over and over (`a1a1a1a1b2b2b2b2`, `TESTKEY0TESTKEY0`): fewer
+/// than half of its neighbouring byte pairs are distinct. Random keys keep more than
+/// two thirds distinct even in hex.
+fn repetitive(secret: &[u8]) -> bool {
+    if secret.len() <= REPETITIVE_MIN_PAIRS {
+        return false;
+    }
+    let mut pairs: Vec<[u8; 2]> = secret.windows(2).map(|w| [w[0], w[1]]).collect();
+    let total = pairs.len();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.len() * 2 < total
 }
 
 /// Shortest secret, in letter and digit pairs, that [`mostly_ascending`] judges.
@@ -202,6 +225,10 @@ mod tests {
             "sk-abcd1234efgh5678ijkl9012mnop3456qrst",
             "sk-proj-qwertyuiopasdfghjklzxcvbnmQWERTYUIOP",
             "sk-proj-MY_SECRET_OPENAI_KEY",
+            "sk-proj-a1a1a1a1b2b2b2b2c3c3c3c3d4d4d4d4e5e5e5e5f6f6f6f6",
+            "sk-proj-TESTKEY0TESTKEY0TESTKEY0TESTKEY0TESTKEY0TESTKEY0",
+            "ghp_ThisIsNotARealTokenJustForTestingOk1",
+            "sk-TheQuickBrownFoxJumpsOverTheLazyDogAgainAndAgain",
         ] {
             assert!(is_placeholder(s.as_bytes()), "{s}");
         }
@@ -214,6 +241,8 @@ mod tests {
             "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",
             "ghp_R8mZ2qP5vX9kW3nB7tY1cL4hF6jD0sG2aQ8e",
             "AKIAZ3MRT7QW5NXKPLVB",
+            "sk-4caf4941d4072014b3ce107f80e222f8",
+            "xoxp-8402748193-2047391846-5520193847-9f3a1c7e5b2d4f6a8c0e1b3d5f7a9c2e",
             "glpat-Xb7_kQ9zR2mWv4Lp8sTn",
             "sk-ant-api03-q8Zr_Tk2-Wm5",
         ] {
