@@ -234,16 +234,18 @@ mod tests {
         }
     }
 
+    /// Synthetic keys, never valid anywhere; the allow comments keep the repository's own
+    /// scan clean.
     #[test]
     fn random_keys_are_not_placeholders() {
         for s in [
-            "sk-9fQ2xLr7TzW1mBv4KpY8sN3dHc6GaJ0eUoRi",
-            "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",
-            "ghp_R8mZ2qP5vX9kW3nB7tY1cL4hF6jD0sG2aQ8e",
-            "AKIAZ3MRT7QW5NXKPLVB",
-            "sk-4caf4941d4072014b3ce107f80e222f8",
-            "xoxp-8402748193-2047391846-5520193847-9f3a1c7e5b2d4f6a8c0e1b3d5f7a9c2e",
-            "glpat-Xb7_kQ9zR2mWv4Lp8sTn",
+            "sk-9fQ2xLr7TzW1mBv4KpY8sN3dHc6GaJ0eUoRi", // keygate:allow
+            "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", // keygate:allow
+            "ghp_R8mZ2qP5vX9kW3nB7tY1cL4hF6jD0sG2aQ8e", // keygate:allow
+            "AKIAZ3MRT7QW5NXKPLVB",                     // keygate:allow
+            "sk-4caf4941d4072014b3ce107f80e222f8",      // keygate:allow
+            "xoxp-8402748193-2047391846-5520193847-9f3a1c7e5b2d4f6a8c0e1b3d5f7a9c2e", // keygate:allow
+            "glpat-Xb7_kQ9zR2mWv4Lp8sTn", // keygate:allow
             "sk-ant-api03-q8Zr_Tk2-Wm5",
         ] {
             assert!(!is_placeholder(s.as_bytes()), "{s}");
