@@ -249,6 +249,9 @@ const LINE_CONTAINERS: &[Container] = &[
     ("function-call", "py", |n, s| {
         format!("client = Client({s})  # {}\n", n.lower)
     }),
+    ("non-ascii-before", "md", |n, s| {
+        format!("Clé « {} » — valeur : «{s}»\n", n.upper)
+    }),
     ("log-line", "log", |n, s| {
         format!("2024-01-02 03:04:05 INFO loaded {} key={s} ok\n", n.lower)
     }),
