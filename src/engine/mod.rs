@@ -271,7 +271,8 @@ pub fn on_token_boundary(hay: &[u8], secret: &Range<usize>) -> bool {
 }
 
 /// True when `before` ends with an escape sequence whose last byte is a letter or
-/// digit: `\n`, `\t`, `\r`, `\b`, `\f`, `%3D`, `\x27`, `\u0022`.
+/// digit: `\n`, `\t`, `\r`, `\b`, `\f`, `%3D`, `\x27`, `\u0022`, or a terminal colour
+/// code (`ESC[32m`, also written `\u001b[32m` in notebook output).
 fn escape_ends_at(before: &[u8]) -> bool {
     let n = before.len();
     let hex = |r: Range<usize>| before[r].iter().all(u8::is_ascii_hexdigit);
@@ -279,6 +280,29 @@ fn escape_ends_at(before: &[u8]) -> bool {
         || (n >= 3 && before[n - 3] == b'%' && hex(n - 2..n))
         || (n >= 4 && &before[n - 4..n - 2] == b"\\x" && hex(n - 2..n))
         || (n >= 6 && &before[n - 6..n - 4] == b"\\u" && hex(n - 4..n))
+        || ends_with_colour_code(before)
+}
+
+/// True when `before` ends with an ANSI colour code, `ESC [ digits ; ... m`, where ESC
+/// is the byte itself or one of its escaped spellings.
+fn ends_with_colour_code(before: &[u8]) -> bool {
+    let Some(rest) = before.strip_suffix(b"m") else {
+        return false;
+    };
+    let params = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || **b == b';')
+        .count();
+    let Some(rest) = rest[..rest.len() - params].strip_suffix(b"[") else {
+        return false;
+    };
+    rest.ends_with(b"\x1b")
+        || [&b"\\u001b"[..], b"\\x1b", b"\\033", b"\\e"]
+            .iter()
+            .any(|esc| {
+                rest.len() >= esc.len() && rest[rest.len() - esc.len()..].eq_ignore_ascii_case(esc)
+            })
 }
 
 #[cfg(test)]
@@ -308,6 +332,9 @@ mod tests {
             "%3Dsk-KEY",
             "\\u0022sk-KEY\\u0022",
             "\\x27sk-KEY",
+            "\x1b[32msk-KEY\x1b[0m",
+            "\"text\": \"\\u001b[1;31msk-KEY\\u001b[0m\"",
+            "echo -e \"\\033[0msk-KEY\"",
         ] {
             assert!(boundary(text, key), "{text}");
         }
@@ -319,6 +346,8 @@ mod tests {
         assert!(!boundary("sk-KEYX", "sk-KEY"));
         assert!(!boundary("nsk-KEY", "sk-KEY"));
         assert!(!boundary("%zzsk-KEY", "sk-KEY"));
+        assert!(!boundary("[32msk-KEY", "sk-KEY"));
+        assert!(!boundary("\x1b[32xsk-KEY", "sk-KEY"));
     }
 
     #[test]

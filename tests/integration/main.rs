@@ -7,6 +7,7 @@ mod config;
 mod git;
 mod hooks;
 mod merge_check;
+mod rules;
 mod sarif;
 mod scan;
 mod suppress;
