@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod config;
+pub mod install;
 pub mod rules;
 pub mod scan;
 
@@ -17,7 +18,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(args) => rules::run(&args),
-        Command::Install(_) => anyhow::bail!("`keygate install` is not built yet"),
+        Command::Install(args) => install::run(&args),
         Command::Baseline(args) => baseline::run(&args),
         Command::Config(args) => config::run(&args),
     }

@@ -3,6 +3,8 @@
 
 mod baseline;
 mod config;
+mod git;
+mod hooks;
 mod merge_check;
 mod scan;
 mod suppress;

@@ -21,7 +21,9 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use git2::{ObjectType, Oid, Repository, Sort};
+use std::iter::Peekable;
+
+use git2::{ObjectType, Oid, Repository, Sort, Tree, TreeEntry, TreeIter};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{commit_info, is_missing, OidMap, OidSet};
@@ -30,6 +32,9 @@ use crate::sources::{find_in_bytes, BlobMeta, ScanContext, Source, Worker};
 
 /// Blobs handed to a scanning thread at once: enough to keep the channel quiet.
 const BATCH: usize = 128;
+/// Bytes of a pack mapped at once, and in all.
+const MWINDOW_SIZE: usize = 32 << 20;
+const MWINDOW_MAPPED_LIMIT: usize = 160 << 20;
 /// Missing objects named one by one in the warning; more are counted.
 const MISSING_NAMED: usize = 50;
 
@@ -53,11 +58,11 @@ type CommitIdx = u32;
 struct Walk {
     commits: Vec<Oid>,
     paths: Vec<Box<[u8]>>,
-    path_ids: HashMap<Box<[u8]>, PathId>,
+    path_ids: HashMap<Box<[u8]>, PathId, super::FastBuildHasher>,
     /// Each blob's paths, each with the oldest commit that holds the blob there.
     blobs: OidMap<Vec<(PathId, CommitIdx)>>,
     /// Trees already read, with the path they were read at.
-    trees: std::collections::HashSet<(Oid, PathId), super::OidBuildHasher>,
+    trees: std::collections::HashSet<(Oid, PathId), super::FastBuildHasher>,
     missing: Vec<Oid>,
 }
 
@@ -78,6 +83,17 @@ impl Source for HistorySource {
         // which reads every blob, that is a second pass over gigabytes for nothing the
         // scan needs (pack checksums already guard against corruption in transit).
         git2::opts::strict_hash_verification(false);
+        // Each tree and blob is read once, so libgit2's object cache keeps only
+        // commits (which the walk reads twice); and packs are mapped in bounded windows so that peak
+        // memory does not grow with the pack.
+        // SAFETY: set before this scan opens any repository, from the one thread
+        // that uses libgit2 at this point.
+        unsafe {
+            git2::opts::set_cache_object_limit(ObjectType::Tree, 0)?;
+            git2::opts::set_cache_object_limit(ObjectType::Blob, 0)?;
+            git2::opts::set_mwindow_size(MWINDOW_SIZE)?;
+            git2::opts::set_mwindow_mapped_limit(MWINDOW_MAPPED_LIMIT)?;
+        }
         let repo = super::open(&self.repo)?;
         let tips = self.tips(&repo, ctx)?;
         let bar = progress_bar(self.progress);
@@ -194,10 +210,15 @@ fn walk(
                 .with_context(|| format!("--rev `{range}`"))?,
         }
     }
-    let mut walk = Walk::default();
-    walk.intern(b"");
-    let mut batch = Vec::with_capacity(BATCH);
-    let mut path = Vec::new();
+    let mut walker = Walker {
+        repo,
+        walk: Walk::default(),
+        last: HashMap::default(),
+        batch: Vec::with_capacity(BATCH),
+        sender,
+        path: Vec::new(),
+    };
+    walker.walk.intern(b"");
     for oid in revwalk {
         let oid = match oid {
             Ok(oid) => oid,
@@ -209,6 +230,7 @@ fn walk(
                 break;
             }
         };
+        let walk = &mut walker.walk;
         let index = CommitIdx::try_from(walk.commits.len()).context("too many commits")?;
         walk.commits.push(oid);
         let tree = match repo.find_commit(oid).map(|c| c.tree_id()) {
@@ -219,12 +241,18 @@ fn walk(
             }
             Err(err) => return Err(err).with_context(|| format!("cannot read commit {oid}")),
         };
-        path.clear();
-        walk.tree(repo, tree, &mut path, 0, index, &mut batch, &sender);
+        walker.path.clear();
+        walker.tree(tree, 0, index);
         if index % 1024 == 0 {
-            shared.bar.set_message(format!("{} commits", index));
+            shared.bar.set_message(format!("{index} commits"));
         }
     }
+    let Walker {
+        walk,
+        batch,
+        sender,
+        ..
+    } = walker;
     if !batch.is_empty() {
         // The scanners only stop when the channel closes, so a send cannot fail.
         let _ = sender.send(batch);
@@ -233,6 +261,111 @@ fn walk(
         .bar
         .set_message(format!("{} commits", walk.commits.len()));
     Ok(walk)
+}
+
+/// The walking thread's state.
+struct Walker<'r> {
+    repo: &'r Repository,
+    walk: Walk,
+    /// The tree last read at each folder path: a new tree there differs from it in a
+    /// few entries, and only those need recording.
+    last: HashMap<PathId, Tree<'r>, super::FastBuildHasher>,
+    batch: Vec<Oid>,
+    sender: SyncSender<Vec<Oid>>,
+    /// The path of the tree being read, as a reusable buffer.
+    path: Vec<u8>,
+}
+
+impl Walker<'_> {
+    /// Records the blobs of tree `oid`, found at `self.path`, unless that tree was
+    /// already read at that path.
+    fn tree(&mut self, oid: Oid, path_id: PathId, commit: CommitIdx) {
+        if !self.walk.trees.insert((oid, path_id)) {
+            return;
+        }
+        let tree = match self.repo.find_tree(oid) {
+            Ok(tree) => tree,
+            Err(_) => {
+                self.walk.missing.push(oid);
+                return;
+            }
+        };
+        let previous = self.last.remove(&path_id);
+        let mut old = previous.as_ref().map(|t| t.iter().peekable());
+        for entry in tree.iter() {
+            if let Some(old) = old.as_mut() {
+                if same_as_before(old, &entry) {
+                    continue;
+                }
+            }
+            let len = self.path.len();
+            if len > 0 {
+                self.path.push(b'/');
+            }
+            self.path.extend_from_slice(entry.name_bytes());
+            match entry.filemode() {
+                0o040000 => {
+                    let id = self.walk.intern(&self.path);
+                    self.tree(entry.id(), id, commit);
+                }
+                // Regular and executable files (and the group-writable mode that
+                // very old git wrote); links and submodules hold no secrets of theirs.
+                0o100644 | 0o100755 | 0o100664 => {
+                    let id = self.walk.intern(&self.path);
+                    let blob = entry.id();
+                    let batch = &mut self.batch;
+                    let places = self.walk.blobs.entry(blob).or_insert_with(|| {
+                        batch.push(blob);
+                        Vec::new()
+                    });
+                    if !places.iter().any(|&(p, _)| p == id) {
+                        places.push((id, commit));
+                    }
+                    if self.batch.len() >= BATCH {
+                        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+                        let _ = self.sender.send(full);
+                    }
+                }
+                _ => {}
+            }
+            self.path.truncate(len);
+        }
+        self.last.insert(path_id, tree);
+    }
+}
+
+/// True when the previous tree at the same path holds `entry` unchanged (so its
+/// blobs were recorded there already); advances `old`, which is in git's tree order,
+/// past the entries that sort before `entry`.
+fn same_as_before(old: &mut Peekable<TreeIter<'_>>, entry: &TreeEntry<'_>) -> bool {
+    while let Some(before) = old.peek() {
+        match tree_order(before, entry) {
+            std::cmp::Ordering::Less => {
+                old.next();
+            }
+            std::cmp::Ordering::Equal => {
+                let same = before.id() == entry.id() && before.filemode() == entry.filemode();
+                old.next();
+                return same;
+            }
+            std::cmp::Ordering::Greater => return false,
+        }
+    }
+    false
+}
+
+/// git's order of tree entries: by name, a folder's name read as if it ended in `/`.
+fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
+    let (x, y) = (a.name_bytes(), b.name_bytes());
+    let n = x.len().min(y.len());
+    x[..n].cmp(&y[..n]).then_with(|| {
+        let tail = |name: &[u8], e: &TreeEntry<'_>| {
+            name.get(n)
+                .copied()
+                .or((e.filemode() == 0o040000).then_some(b'/'))
+        };
+        tail(x, a).cmp(&tail(y, b))
+    })
 }
 
 impl Walk {
@@ -244,63 +377,6 @@ impl Walk {
         self.paths.push(path.into());
         self.path_ids.insert(path.into(), id);
         id
-    }
-
-    /// Records the blobs of tree `oid`, found at `path`, unless that tree was
-    /// already read at that path.
-    #[allow(clippy::too_many_arguments)]
-    fn tree(
-        &mut self,
-        repo: &Repository,
-        oid: Oid,
-        path: &mut Vec<u8>,
-        path_id: PathId,
-        commit: CommitIdx,
-        batch: &mut Vec<Oid>,
-        sender: &SyncSender<Vec<Oid>>,
-    ) {
-        if !self.trees.insert((oid, path_id)) {
-            return;
-        }
-        let tree = match repo.find_tree(oid) {
-            Ok(tree) => tree,
-            Err(_) => {
-                self.missing.push(oid);
-                return;
-            }
-        };
-        for entry in tree.iter() {
-            let len = path.len();
-            if len > 0 {
-                path.push(b'/');
-            }
-            path.extend_from_slice(entry.name_bytes());
-            match entry.filemode() {
-                0o040000 => {
-                    let id = self.intern(path);
-                    self.tree(repo, entry.id(), path, id, commit, batch, sender);
-                }
-                // Regular and executable files (and the group-writable mode that
-                // very old git wrote); links and submodules hold no secrets of theirs.
-                0o100644 | 0o100755 | 0o100664 => {
-                    let id = self.intern(path);
-                    let blob = entry.id();
-                    let places = self.blobs.entry(blob).or_insert_with(|| {
-                        batch.push(blob);
-                        Vec::new()
-                    });
-                    if !places.iter().any(|&(p, _)| p == id) {
-                        places.push((id, commit));
-                    }
-                    if batch.len() >= BATCH {
-                        let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
-                        let _ = sender.send(full);
-                    }
-                }
-                _ => {}
-            }
-            path.truncate(len);
-        }
     }
 
     fn path(&self, id: PathId) -> String {

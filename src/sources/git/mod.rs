@@ -189,15 +189,21 @@ pub fn scan_change(ctx: &ScanContext, worker: &mut Worker, change: &Change) -> a
     Ok(())
 }
 
-/// A hasher for object ids, which are already uniformly random: their first eight
-/// bytes are the hash. SipHash over millions of ids is a measurable part of a
-/// history scan.
+/// A fast, non-cryptographic hasher for object ids and paths: SipHash over millions
+/// of them is a measurable part of a history scan, and nothing here is keyed by
+/// untrusted input that could be crafted to collide (object ids are hashes already).
 #[derive(Default)]
-pub struct OidHasher(u64);
+pub struct FastHasher(u64);
 
-impl Hasher for OidHasher {
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's finaliser: every input bit reaches the low bits that pick a bucket.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 
     fn write(&mut self, bytes: &[u8]) {
@@ -218,10 +224,10 @@ impl Hasher for OidHasher {
     }
 }
 
-/// Hash maps and sets keyed by object ids.
-pub type OidBuildHasher = BuildHasherDefault<OidHasher>;
-pub type OidMap<V> = std::collections::HashMap<Oid, V, OidBuildHasher>;
-pub type OidSet = std::collections::HashSet<Oid, OidBuildHasher>;
+/// Hash maps and sets keyed by object ids (or paths).
+pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
+pub type OidMap<V> = std::collections::HashMap<Oid, V, FastBuildHasher>;
+pub type OidSet = std::collections::HashSet<Oid, FastBuildHasher>;
 
 /// True for the id git writes for an all-zero object name (a new or deleted ref).
 pub fn is_null_id(id: &str) -> bool {
