@@ -18,45 +18,46 @@ use regex::bytes::Regex;
 use crate::baseline::Baseline;
 use crate::finding::{Finding, Suppression};
 
-/// Markers that allow the line they stand on.
-const ALLOW_LINE: &[&[u8]] = &[b"keygate:allow", b"gitleaks:allow"];
-/// Marker that allows the line after it.
-const ALLOW_NEXT_LINE: &[u8] = b"keygate:allow-next-line";
+/// Markers that allow the line they stand on: keygate's own, and those of gitleaks
+/// and detect-secrets, so that a team can switch without editing its code.
+const ALLOW_LINE: &[&[u8]] = &[
+    b"keygate:allow",
+    b"gitleaks:allow",
+    b"pragma: allowlist secret",
+];
+/// Markers that allow the line after them.
+const ALLOW_NEXT_LINE: &[&[u8]] = &[
+    b"keygate:allow-next-line",
+    b"pragma: allowlist nextline secret",
+];
 
-/// True when the line holding byte `at` of `hay`, or an `allow-next-line` comment on
+/// True when the line holding byte `at` of `hay`, or an allow-next-line comment on
 /// the line before it, allows findings there.
 pub fn inline_allowed(hay: &[u8], at: usize) -> bool {
     let at = at.min(hay.len());
     let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
     let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
-    let line = &hay[start..end];
-    // `keygate:allow-next-line` starts with `keygate:allow`: on its own line it allows
-    // the next line, not itself.
-    if ALLOW_LINE.iter().any(|marker| {
-        memchr::memmem::find_iter(line, marker)
-            .any(|p| ends_word(line, p + marker.len()) && !is_next_line_marker(line, p))
-    }) {
+    if has_marker(&hay[start..end], ALLOW_LINE) {
         return true;
     }
     if start == 0 {
         return false;
     }
     let prev_start = memchr::memrchr(b'\n', &hay[..start - 1]).map_or(0, |p| p + 1);
-    let prev = &hay[prev_start..start - 1];
-    memchr::memmem::find_iter(prev, ALLOW_NEXT_LINE)
-        .any(|p| ends_word(prev, p + ALLOW_NEXT_LINE.len()))
+    has_marker(&hay[prev_start..start - 1], ALLOW_NEXT_LINE)
 }
 
-/// True when the marker ending at `end` is a whole word: `keygate:allowed` and
-/// `keygate:allow-list` are not allow comments. A misspelt marker therefore allows
-/// nothing, which fails safe: the finding is still reported.
-fn ends_word(line: &[u8], end: usize) -> bool {
-    line.get(end)
-        .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
-}
-
-fn is_next_line_marker(line: &[u8], at: usize) -> bool {
-    line[at..].starts_with(ALLOW_NEXT_LINE) && ends_word(line, at + ALLOW_NEXT_LINE.len())
+/// True when `line` holds one of `markers` as a whole word. `keygate:allowed` and
+/// `keygate:allow-list` are not allow comments (nor is `keygate:allow-next-line` an
+/// allow of its own line): a misspelt marker allows nothing, which fails safe, as
+/// the finding is still reported.
+fn has_marker(line: &[u8], markers: &[&[u8]]) -> bool {
+    markers.iter().any(|marker| {
+        memchr::memmem::find_iter(line, marker).any(|p| {
+            line.get(p + marker.len())
+                .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        })
+    })
 }
 
 /// `[allow] paths` of a config, with what its globs and the findings' paths are
@@ -201,6 +202,18 @@ mod tests {
             "-- keygate:allow-next-line\r\nk = 'SECRET'\r\n",
             "SECRET"
         ));
+    }
+
+    /// detect-secrets' pragmas work too, for teams that come from it.
+    #[test]
+    fn detect_secrets_pragmas_are_honoured() {
+        assert!(allowed(
+            "k = 'SECRET'  # pragma: allowlist secret\n",
+            "SECRET"
+        ));
+        let text = "# pragma: allowlist nextline secret\nk = 'SECRET'\nj = 'OTHER'\n";
+        assert!(allowed(text, "SECRET"));
+        assert!(!allowed(text, "OTHER"));
     }
 
     /// Markers glued to other word characters allow nothing.

@@ -123,10 +123,10 @@ fn allow_next_line_allows_only_the_next_line() {
     assert_eq!(doc["stats"]["suppressed"], 1);
 }
 
-/// `gitleaks:allow` works as `keygate:allow`, so a team can switch without editing
-/// its code.
+/// `gitleaks:allow` and detect-secrets' pragmas work as keygate's own markers, so a
+/// team can switch without editing its code.
 #[test]
-fn gitleaks_allow_is_honoured() {
+fn gitleaks_and_detect_secrets_markers_are_honoured() {
     let env = TestEnv::new();
     env.write(
         "main.go",
@@ -135,11 +135,19 @@ fn gitleaks_allow_is_honoured() {
             keys::openai_project(17)
         ),
     );
+    env.write(
+        "app.py",
+        format!(
+            "a = '{}'  # pragma: allowlist secret\n# pragma: allowlist nextline secret\nb = '{}'\n",
+            keys::openai_project(18),
+            keys::openai_project(19)
+        ),
+    );
     env.keygate()
         .args(["scan", "."])
         .assert()
         .code(0)
-        .stdout(predicate::str::contains("1 suppressed"));
+        .stdout(predicate::str::contains("3 suppressed"));
 }
 
 /// A marker that is not a whole word (`keygate:allowed`) allows nothing: a typo
