@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// keygate keeps API keys out of git: a pre-commit hook, a merge check and a history
 /// scan for leaked secrets.
@@ -29,6 +29,9 @@ pub enum Command {
     Baseline(BaselineArgs),
     /// Validate a configuration file.
     Config(ConfigArgs),
+    /// Run as the GitHub Action: scan the range the event names, write SARIF, a job
+    /// summary, annotations and step outputs, and fail on findings.
+    Action(ActionArgs),
 }
 
 /// Output formats.
@@ -192,4 +195,23 @@ pub enum ConfigCommand {
         /// The file to check.
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ActionArgs {
+    /// The repository (default: `GITHUB_WORKSPACE`, else `.`).
+    #[arg(long, value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+    /// Scan this range instead of the one the event implies; empty means none.
+    #[arg(long, value_name = "A..B")]
+    pub range: Option<String>,
+    /// Where to write the SARIF file.
+    #[arg(long, value_name = "FILE", default_value = "keygate.sarif")]
+    pub sarif: PathBuf,
+    /// Exit 1 when there are findings, so that a required check blocks the merge.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = ArgAction::Set)]
+    pub fail_on_findings: bool,
+    /// Further `keygate scan` options, after `--` (`-- --baseline FILE`).
+    #[arg(last = true, value_name = "SCAN OPTIONS")]
+    pub scan_args: Vec<String>,
 }

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::finding::Finding;
+use crate::finding::{Finding, Suppression};
 use crate::suppress::Suppressor;
 
 /// Counters of one scan, as the JSON `stats` object reports them.
@@ -36,6 +36,13 @@ pub struct Stats {
     pub errors: u64,
     /// Files passed over by `--max-file-size`.
     pub skipped: u64,
+    /// Baseline entries that matched no finding of a full scan (omitted when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub baseline_stale: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Called with each unsuppressed finding as it is found (for `jsonl`).
@@ -45,6 +52,7 @@ pub type Live = Box<dyn FnMut(&Finding) -> std::io::Result<()> + Send>;
 pub struct Collector {
     suppressor: Suppressor,
     keep_suppressed: bool,
+    keep_inline: bool,
     findings: Mutex<Vec<Finding>>,
     live: Option<Mutex<Live>>,
     pub counters: Counters,
@@ -57,10 +65,18 @@ impl Collector {
         Collector {
             suppressor,
             keep_suppressed,
+            keep_inline: false,
             findings: Mutex::new(Vec::new()),
             live: live.map(Mutex::new),
             counters: Counters::default(),
         }
+    }
+
+    /// Also keeps findings allowed by an inline comment, so that a range scan can
+    /// list the allows a change adds for its reviewer.
+    pub fn keeping_inline(mut self) -> Collector {
+        self.keep_inline = true;
+        self
     }
 
     pub fn suppressor(&self) -> &Suppressor {
@@ -72,7 +88,9 @@ impl Collector {
         finding.suppression = self.suppressor.check(&finding);
         if finding.suppression.is_some() {
             self.counters.suppressed.fetch_add(1, Ordering::Relaxed);
-            if !self.keep_suppressed {
+            let inline = finding.suppression == Some(Suppression::Inline);
+            let keep = self.keep_suppressed || (self.keep_inline && inline);
+            if !keep {
                 return;
             }
         } else if let Some(live) = &self.live {
@@ -126,6 +144,7 @@ impl Collector {
             suppressed: c.suppressed.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),
             skipped: c.skipped.load(Ordering::Relaxed),
+            baseline_stale: 0,
         };
         (findings, stats)
     }

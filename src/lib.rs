@@ -1,7 +1,8 @@
 //! keygate keeps API keys out of git.
 //!
 //! The flow, one module a stage: [`cli`] parses the command line, [`settings`]
-//! resolves it with the [`config`] file, [`rules`] loads what secrets look like,
+//! resolves it with the [`config`] file (read from the base commit for merge checks:
+//! [`range_base`]), [`rules`] loads what secrets look like,
 //! [`engine`] finds them in bytes, [`sources`] feed it files, standard input and git,
 //! [`finding`] places each match, [`suppress`] and [`baseline`] drop what users have
 //! accepted, [`collect`] gathers the results, and [`report`] writes them. The
@@ -14,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod range_base;
 pub mod report;
 pub mod rules;
 pub mod settings;

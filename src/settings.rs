@@ -8,10 +8,12 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
+use crate::baseline::Baseline;
 use crate::cli::{CommonArgs, Format, ScanArgs};
 use crate::config::{Config, CONFIG_FILE};
+use crate::range_base::RangeBase;
 use crate::rules::RuleSet;
 use crate::suppress::Suppressor;
 
@@ -38,26 +40,64 @@ pub enum Target {
 }
 
 impl Target {
-    /// The repository or folder whose `.keygate.toml` applies.
+    /// The folder whose `.keygate.toml` applies: the repository root, or else (when
+    /// the root has none, or there is no repository) the scanned folder.
     pub fn config_dir(&self) -> Option<PathBuf> {
-        match self {
+        let scanned = match self {
             Target::Paths { paths, .. } => {
                 let first = paths.first()?;
-                let dir = if first.is_dir() {
+                if first.is_dir() {
                     first.clone()
                 } else {
                     first.parent().map(Path::to_path_buf).unwrap_or_default()
-                };
-                Some(repo_root(&dir).unwrap_or(dir))
+                }
             }
-            Target::Stdin => std::env::current_dir()
-                .ok()
-                .map(|d| repo_root(&d).unwrap_or(d)),
+            Target::Stdin => std::env::current_dir().ok()?,
             Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
-                Some(repo_root(repo).unwrap_or_else(|| repo.clone()))
+                repo.clone()
             }
+        };
+        let scanned = if scanned.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            scanned
+        };
+        match repo_root(&scanned) {
+            Some(root)
+                if root.join(CONFIG_FILE).is_file() || !scanned.join(CONFIG_FILE).is_file() =>
+            {
+                Some(root)
+            }
+            _ => Some(scanned),
         }
     }
+
+    /// The folder that the paths of findings are relative to: the repository root
+    /// for git sources, the current folder otherwise.
+    pub fn paths_base(&self) -> PathBuf {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        match self {
+            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
+                repo_root(repo).unwrap_or(cwd)
+            }
+            Target::Paths { .. } | Target::Stdin => cwd,
+        }
+    }
+
+    /// True when the scan covers only part of what a baseline was made from (added
+    /// lines, standard input), so that baseline entries matching nothing are not
+    /// evidence that they are stale.
+    pub fn is_partial(&self) -> bool {
+        matches!(
+            self,
+            Target::Staged { .. } | Target::Range { .. } | Target::Stdin
+        )
+    }
+}
+
+/// True when `dir` is (in) a bare repository.
+fn is_bare(dir: &Path) -> bool {
+    git2::Repository::discover(dir).is_ok_and(|repo| repo.is_bare())
 }
 
 /// The work tree root of the repository around `dir`, if any.
@@ -75,6 +115,42 @@ pub struct OutputSettings {
     pub show_secrets: bool,
     pub include_suppressed: bool,
     pub progress: bool,
+    /// Where the scanned tree sits, for reporters that anchor paths (SARIF).
+    pub source: SourceContext,
+}
+
+/// The tree a scan reads, as SARIF needs it: findings' paths become URIs relative to
+/// `root`, and the run records which kind of scan produced them.
+#[derive(Clone, Debug, Default)]
+pub struct SourceContext {
+    /// Absolute: the git work tree root, else the scanned folder.
+    pub root: Option<PathBuf>,
+    /// Findings' paths are already relative to `root` (git sources); otherwise they
+    /// are as the user named them, relative to the current folder or absolute.
+    pub paths_relative_to_root: bool,
+    /// `files`, `stdin`, `staged`, `history` or `range`.
+    pub kind: &'static str,
+}
+
+impl SourceContext {
+    fn of(target: &Target) -> SourceContext {
+        let (kind, git) = match target {
+            Target::Paths { .. } => ("files", false),
+            Target::Stdin => ("stdin", false),
+            Target::Staged { .. } => ("staged", true),
+            Target::History { .. } => ("history", true),
+            Target::Range { .. } => ("range", true),
+        };
+        let root = target
+            .config_dir()
+            .map(|dir| dir.canonicalize().unwrap_or(dir))
+            .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
+        SourceContext {
+            root,
+            paths_relative_to_root: git,
+            kind,
+        }
+    }
 }
 
 /// Everything a scan runs with.
@@ -95,24 +171,46 @@ impl ScanSettings {
     /// Resolves scan arguments: target, config, rules, baseline, output.
     pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         let target = resolve_target(args)?;
-        let config = load_config(args.common.config.as_deref(), target.config_dir())?;
+        let from_disk = || -> anyhow::Result<Option<Baseline>> {
+            Ok(args
+                .common
+                .baseline
+                .as_deref()
+                .map(Baseline::load)
+                .transpose()?)
+        };
+        let (config, baseline) = match &target {
+            // Merge and push checks judge a change by its base's rules: see `range_base`.
+            Target::Range { repo, range } => {
+                let base = RangeBase::resolve(repo, range)?;
+                let config = base.config(args.common.config.as_deref())?;
+                let baseline = match &args.common.baseline {
+                    Some(path) => base.baseline(path)?,
+                    None => None,
+                };
+                (config, baseline)
+            }
+            // A bare repository has no work tree to hold a config: its HEAD holds it.
+            Target::History { repo, .. } if args.common.config.is_none() && is_bare(repo) => {
+                (RangeBase::head(repo)?.config(None)?, from_disk()?)
+            }
+            _ => (
+                load_config(args.common.config.as_deref(), target.config_dir())?,
+                from_disk()?,
+            ),
+        };
         let mut rules = RuleSet::builtin()?;
         config.apply_to_rules(&mut rules)?;
-        let root = config
-            .path
-            .as_ref()
-            .and_then(|p| p.parent())
-            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf()));
-        let mut suppressor = config.suppressor(root)?;
-        if let Some(path) = &args.common.baseline {
-            suppressor.baseline = crate::baseline::load(path)?;
-        }
+        let mut suppressor = config.suppressor(&target.paths_base())?;
+        suppressor.baseline = baseline;
+        let mut output = resolve_output(&args.common);
+        output.source = SourceContext::of(&target);
         Ok(ScanSettings {
             target,
             rules,
             suppressor,
             config,
-            output: resolve_output(&args.common),
+            output,
             threads: resolve_threads(args.common.threads),
             max_file_size: args.common.max_file_size,
             exit_code: args.common.exit_code,
@@ -182,9 +280,24 @@ pub fn load_config(explicit: Option<&Path>, dir: Option<PathBuf>) -> anyhow::Res
     };
     let path = dir.join(CONFIG_FILE);
     if path.is_file() {
-        return Config::load(&path).with_context(|| "the configuration found for this scan");
+        return Ok(Config::load(&shown_from_cwd(&path))?);
     }
     Ok(Config::default())
+}
+
+/// A discovered path as messages should show it: relative to the current folder when
+/// it lies beneath it (`.keygate.toml`, not `/home/me/repo/.keygate.toml`).
+pub fn shown_from_cwd(path: &Path) -> PathBuf {
+    if let Ok(relative) = path.strip_prefix(".") {
+        return relative.to_path_buf();
+    }
+    let Ok(cwd) = std::env::current_dir() else {
+        return path.to_path_buf();
+    };
+    match path.strip_prefix(&cwd) {
+        Ok(relative) if !relative.as_os_str().is_empty() => relative.to_path_buf(),
+        _ => path.to_path_buf(),
+    }
 }
 
 fn resolve_output(common: &CommonArgs) -> OutputSettings {
@@ -207,6 +320,7 @@ fn resolve_output(common: &CommonArgs) -> OutputSettings {
         show_secrets: common.show_secrets,
         include_suppressed: common.include_suppressed,
         progress: !common.no_progress && std::io::stderr().is_terminal(),
+        source: SourceContext::default(),
     }
 }
 

@@ -1,91 +1,157 @@
 //! Suppression: findings a user has said are fine.
 //!
-//! Three mechanisms, checked in this order: an inline comment on the line
-//! (`keygate:allow`, `keygate:allow-next-line`, and `gitleaks:allow` for teams that
-//! switch), the allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a
-//! baseline of fingerprints. Suppressed findings are counted, and kept for reporters
-//! that can show them (SARIF `suppressions`), but never fail a scan.
+//! Three mechanisms: an inline comment on the line (`keygate:allow`,
+//! `keygate:allow-next-line`, and `gitleaks:allow` for teams that switch), the
+//! allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a baseline of
+//! fingerprints ([`crate::baseline`]). A finding that several allow is put down to the
+//! config first, then the baseline, then the comment (see [`Suppressor::check`]).
+//! Suppressed findings are counted, and kept for reporters that can show them (SARIF
+//! `suppressions`), but never fail a scan.
+//! The collector (`crate::collect`) asks the [`Suppressor`] about every finding.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use globset::GlobSet;
 use regex::bytes::Regex;
 
+use crate::baseline::Baseline;
 use crate::finding::{Finding, Suppression};
 
-/// Markers that allow the line they stand on.
-const ALLOW_LINE: &[&[u8]] = &[b"keygate:allow", b"gitleaks:allow"];
-/// Marker that allows the line after it.
-const ALLOW_NEXT_LINE: &[u8] = b"keygate:allow-next-line";
+/// Markers that allow the line they stand on: keygate's own, and those of gitleaks
+/// and detect-secrets, so that a team can switch without editing its code.
+const ALLOW_LINE: &[&[u8]] = &[
+    b"keygate:allow",
+    b"gitleaks:allow",
+    b"pragma: allowlist secret",
+];
+/// Markers that allow the line after them.
+const ALLOW_NEXT_LINE: &[&[u8]] = &[
+    b"keygate:allow-next-line",
+    b"pragma: allowlist nextline secret",
+];
 
-/// True when the line holding byte `at` of `hay`, or an `allow-next-line` comment on
+/// True when the line holding byte `at` of `hay`, or an allow-next-line comment on
 /// the line before it, allows findings there.
 pub fn inline_allowed(hay: &[u8], at: usize) -> bool {
+    let at = at.min(hay.len());
     let start = memchr::memrchr(b'\n', &hay[..at]).map_or(0, |p| p + 1);
     let end = memchr::memchr(b'\n', &hay[at..]).map_or(hay.len(), |p| at + p);
-    let line = &hay[start..end];
-    // `keygate:allow-next-line` contains `keygate:allow`: on its own line it allows
-    // the next line, not itself.
-    let allows_itself = ALLOW_LINE.iter().any(|marker| {
-        memchr::memmem::find_iter(line, marker).any(|p| !line[p..].starts_with(ALLOW_NEXT_LINE))
-    });
-    if allows_itself {
+    if has_marker(&hay[start..end], ALLOW_LINE) {
         return true;
     }
     if start == 0 {
         return false;
     }
     let prev_start = memchr::memrchr(b'\n', &hay[..start - 1]).map_or(0, |p| p + 1);
-    memchr::memmem::find(&hay[prev_start..start - 1], ALLOW_NEXT_LINE).is_some()
+    has_marker(&hay[prev_start..start - 1], ALLOW_NEXT_LINE)
+}
+
+/// True when `line` holds one of `markers` as a whole word. `keygate:allowed` and
+/// `keygate:allow-list` are not allow comments (nor is `keygate:allow-next-line` an
+/// allow of its own line): a misspelt marker allows nothing, which fails safe, as
+/// the finding is still reported.
+fn has_marker(line: &[u8], markers: &[&[u8]]) -> bool {
+    markers.iter().any(|marker| {
+        memchr::memmem::find_iter(line, marker).any(|p| {
+            line.get(p + marker.len())
+                .is_none_or(|&b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        })
+    })
+}
+
+/// `[allow] paths` of a config, with what its globs and the findings' paths are
+/// relative to.
+#[derive(Debug)]
+pub struct PathAllowlist {
+    globs: GlobSet,
+    /// The config's folder, which the globs are relative to. `None` for a config read
+    /// from a commit: findings then carry repository-relative paths, matched as they are.
+    root: Option<PathBuf>,
+    /// The folder that relative finding paths are relative to: the current folder, or
+    /// the repository root for git sources.
+    base: PathBuf,
+}
+
+impl PathAllowlist {
+    pub fn new(globs: GlobSet, root: Option<PathBuf>, base: &Path) -> PathAllowlist {
+        PathAllowlist {
+            globs,
+            root: root.map(|r| canonical(&r)),
+            base: canonical(base),
+        }
+    }
+
+    /// True when `path`, as findings show it, is allowed. It is matched relative to
+    /// the config's folder; a path outside that folder is matched as shown, so that
+    /// `**/…` globs of a config given with `--config` still apply.
+    pub fn allows(&self, path: &str) -> bool {
+        let shown = Path::new(path);
+        let plain = shown.strip_prefix(".").unwrap_or(shown);
+        if let Some(root) = &self.root {
+            let full = normalize(&self.base.join(plain));
+            if let Ok(relative) = full.strip_prefix(root) {
+                return self.globs.is_match(relative);
+            }
+        }
+        self.globs.is_match(plain)
+    }
+}
+
+/// The real path where it exists, else the absolute one, so that a folder reached
+/// through a symbolic link compares equal to itself.
+pub(crate) fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path)
+        .or_else(|_| std::path::absolute(path))
+        .unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// `a/./b/../c` as `a/c`, without touching the file system.
+pub(crate) fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// The allowlists and baseline in force for one scan.
 #[derive(Debug, Default)]
 pub struct Suppressor {
     /// Paths whose findings are allowed (config `[allow] paths`).
-    pub paths: Option<GlobSet>,
-    /// The absolute folder that `paths` globs are relative to (the config's folder).
-    pub paths_root: Option<PathBuf>,
+    pub paths: Option<PathAllowlist>,
     /// Regexes that allow a secret they match (config `[allow] regexes`).
     pub regexes: Vec<Regex>,
     /// Literal secrets that are allowed (config `[allow] secrets`).
     pub secrets: HashSet<String>,
     /// Fingerprints of accepted findings (`--baseline`).
-    pub baseline: HashSet<String>,
+    pub baseline: Option<Baseline>,
 }
 
 impl Suppressor {
     /// True when no finding in `path` can be reported, so the source may skip it.
-    ///
-    /// `path` is as findings show it: relative to the current folder, to the
-    /// repository root (git sources), or absolute. The globs see it as given (less a
-    /// leading `./`) and relative to the config's folder.
     pub fn path_allowed(&self, path: &str) -> bool {
-        let Some(set) = &self.paths else {
-            return false;
-        };
-        let plain = path.strip_prefix("./").unwrap_or(path);
-        if set.is_match(plain) {
-            return true;
-        }
-        let Some(root) = &self.paths_root else {
-            return false;
-        };
-        let absolute = std::env::current_dir()
-            .map(|cwd| cwd.join(plain))
-            .unwrap_or_else(|_| PathBuf::from(plain));
-        absolute
-            .strip_prefix(root)
-            .is_ok_and(|relative| set.is_match(relative))
+        self.paths.as_ref().is_some_and(|p| p.allows(path))
     }
 
     /// Why `finding` is suppressed, if it is. An inline allow was already recorded
-    /// by the source, which saw the line.
+    /// by the source, which saw the line. The config and the baseline come first: a
+    /// finding they allow is reported as theirs even when an inline comment allows it
+    /// too, so that the inline allows a range scan lists for its reviewer are only
+    /// those that alone hide a finding.
     pub fn check(&self, finding: &Finding) -> Option<Suppression> {
-        if finding.suppression.is_some() {
-            return finding.suppression;
-        }
+        // Looked up whatever else allows the finding, so that the baseline knows
+        // which of its entries still match something (stale entries).
+        let in_baseline = self
+            .baseline
+            .as_ref()
+            .is_some_and(|b| b.check(&finding.fingerprint));
         if self.path_allowed(&finding.location.path)
             || self.secrets.contains(&finding.secret)
             || self
@@ -95,34 +161,110 @@ impl Suppressor {
         {
             return Some(Suppression::Config);
         }
-        if self.baseline.contains(&finding.fingerprint) {
+        if in_baseline {
             return Some(Suppression::Baseline);
         }
-        None
+        finding.suppression
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::inline_allowed;
+    use super::*;
+    use globset::GlobSetBuilder;
 
     fn allowed(text: &str, needle: &str) -> bool {
         inline_allowed(text.as_bytes(), text.find(needle).unwrap())
     }
 
+    /// `keygate:allow` and `gitleaks:allow` work in any comment syntax, on their own line only.
     #[test]
     fn allow_comments_in_any_syntax() {
         assert!(allowed("k = 'SECRET' # keygate:allow\n", "SECRET"));
         assert!(allowed("k = 'SECRET'; // gitleaks:allow", "SECRET"));
         assert!(allowed("<!-- keygate:allow --> SECRET", "SECRET"));
+        assert!(allowed(
+            "k = 'SECRET' /* keygate:allow: test key */",
+            "SECRET"
+        ));
+        assert!(allowed("a\r\nk: SECRET # keygate:allow\r\nb", "SECRET"));
         assert!(!allowed("k = 'SECRET'\n# keygate:allow\n", "SECRET"));
     }
 
+    /// `keygate:allow-next-line` allows the next line, not its own or any later one.
     #[test]
     fn allow_next_line_allows_only_the_next_line() {
         let text = "# keygate:allow-next-line\nk = 'SECRET'\nj = 'OTHER'\n";
         assert!(allowed(text, "SECRET"));
         assert!(!allowed(text, "OTHER"));
         assert!(!allowed("x # keygate:allow-next-line SECRET\n", "SECRET"));
+        assert!(allowed(
+            "-- keygate:allow-next-line\r\nk = 'SECRET'\r\n",
+            "SECRET"
+        ));
+    }
+
+    /// detect-secrets' pragmas work too, for teams that come from it.
+    #[test]
+    fn detect_secrets_pragmas_are_honoured() {
+        assert!(allowed(
+            "k = 'SECRET'  # pragma: allowlist secret\n",
+            "SECRET"
+        ));
+        let text = "# pragma: allowlist nextline secret\nk = 'SECRET'\nj = 'OTHER'\n";
+        assert!(allowed(text, "SECRET"));
+        assert!(!allowed(text, "OTHER"));
+    }
+
+    /// Markers glued to other word characters allow nothing.
+    #[test]
+    fn markers_must_be_whole_words() {
+        assert!(!allowed("k = 'SECRET' # keygate:allowed\n", "SECRET"));
+        assert!(!allowed("k = 'SECRET' # keygate:allow-list\n", "SECRET"));
+        assert!(!allowed(
+            "# keygate:allow-next-lines\nk = 'SECRET'\n",
+            "SECRET"
+        ));
+        assert!(!allowed("k = 'SECRET' # xgitleaks:allowx\n", "SECRET"));
+    }
+
+    fn allowlist(globs: &[&str], root: &str, base: &str) -> PathAllowlist {
+        let mut set = GlobSetBuilder::new();
+        for g in globs {
+            set.add(
+                globset::GlobBuilder::new(g)
+                    .literal_separator(true)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        PathAllowlist {
+            globs: set.build().unwrap(),
+            root: (!root.is_empty()).then(|| PathBuf::from(root)),
+            base: PathBuf::from(base),
+        }
+    }
+
+    /// Path globs match relative to the config folder, whatever the current folder.
+    #[test]
+    fn path_globs_are_relative_to_the_config_folder() {
+        let list = allowlist(&["fixtures/**"], "/repo", "/repo/src");
+        assert!(list.allows("../fixtures/a.txt"));
+        assert!(!list.allows("fixtures/a.txt"), "that is /repo/src/fixtures");
+        assert!(list.allows("/repo/fixtures/deep/b.txt"));
+        let list = allowlist(&["fixtures/**"], "/repo", "/repo");
+        assert!(list.allows("./fixtures/a.txt"));
+        assert!(list.allows("fixtures/a.txt"));
+        assert!(!list.allows("src/fixtures/a.txt"));
+    }
+
+    /// Paths outside the config folder, or from a config read from a commit, match as shown.
+    #[test]
+    fn paths_outside_the_config_folder_match_as_shown() {
+        let list = allowlist(&["**/*.pem"], "/home/me", "/tmp/work");
+        assert!(list.allows("keys/a.pem"));
+        let from_commit = allowlist(&["fixtures/**"], "", "/anywhere");
+        assert!(from_commit.allows("fixtures/x.env"));
+        assert!(!from_commit.allows("src/x.env"));
     }
 }

@@ -4,6 +4,10 @@
 //! the engine, lives here rather than in `rules`, so that `rules` never depends on
 //! the engine.
 
+pub mod action;
+pub mod baseline;
+pub mod config;
+pub mod install;
 pub mod rules;
 pub mod scan;
 
@@ -15,8 +19,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Scan(args) => scan::run(&args),
         Command::Rules(args) => rules::run(&args),
-        Command::Install(_) => anyhow::bail!("`keygate install` is not built yet"),
-        Command::Baseline(_) => anyhow::bail!("`keygate baseline` is not built yet"),
-        Command::Config(_) => anyhow::bail!("`keygate config` is not built yet"),
+        Command::Install(args) => install::run(&args),
+        Command::Baseline(args) => baseline::run(&args),
+        Command::Config(args) => config::run(&args),
+        Command::Action(args) => action::run(&args),
     }
 }

@@ -8,9 +8,10 @@
 use std::io::Write;
 
 use crate::cli::{RulesArgs, RulesCommand};
+use crate::config::{Config, ConfigError};
 use crate::engine::{Match, Scanner, Scratch};
 use crate::rules::RuleSet;
-use crate::settings::load_config;
+use crate::settings::{load_config, Target};
 use crate::Outcome;
 
 pub fn run(args: &RulesArgs) -> anyhow::Result<Outcome> {
@@ -52,8 +53,7 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<Outcome> {
 }
 
 fn load_rules(config: Option<&std::path::Path>) -> anyhow::Result<RuleSet> {
-    let dir = std::env::current_dir().ok();
-    let config = load_config(config, dir)?;
+    let config = load_config(config, Target::Stdin.config_dir())?;
     let mut rules = RuleSet::builtin()?;
     config.apply_to_rules(&mut rules)?;
     Ok(rules)
@@ -89,23 +89,71 @@ fn list(rules: &RuleSet, json: bool) -> anyhow::Result<()> {
 
 /// Every way the rules fail their own examples, as sentences.
 pub fn check(scanner: &Scanner) -> Vec<String> {
-    let mut failures = Vec::new();
-    let mut scratch = Scratch::default();
-    let mut matches: Vec<Match> = Vec::new();
-    for (index, rule) in scanner.rules().rules().iter().enumerate() {
-        if let Err(err) = rule.regex() {
-            failures.push(err.to_string());
+    let mut work = Work::default();
+    (0..scanner.rules().len())
+        .flat_map(|index| check_rule(scanner, index, &mut work))
+        .map(|failure| failure.message)
+        .collect()
+}
+
+/// Proves the custom rules of `config` as `rules check` proves the built-in ones, so
+/// that a custom rule that misses its own example stops the run as a bad config,
+/// placed on the example's line.
+pub fn prove_custom_rules(scanner: &Scanner, config: &Config) -> Result<(), ConfigError> {
+    let mut work = Work::default();
+    for id in config.custom_rule_ids() {
+        // A custom rule that the config also disables is not in the scanner.
+        let Some(index) = scanner.rules().rules().iter().position(|r| r.id() == id) else {
             continue;
+        };
+        if let Some(failure) = check_rule(scanner, index, &mut work).into_iter().next() {
+            let (field, item) = match failure.place {
+                Some((field, item)) => (Some(field), Some(item)),
+                None => (None, None),
+            };
+            return Err(config.rule_error(id, field, item, failure.message));
         }
-        for example in &rule.syntax.examples {
-            matches.clear();
-            scanner.scan(example.as_bytes(), &mut scratch, &mut matches);
-            if !matches.iter().any(|m| m.rule == index) {
-                let found: Vec<&str> = matches
-                    .iter()
-                    .map(|m| scanner.rules().get(m.rule).id())
-                    .collect();
-                failures.push(format!(
+    }
+    Ok(())
+}
+
+/// One way a rule fails its own examples.
+#[derive(Debug)]
+pub struct RuleFailure {
+    /// The field and item at fault (`examples`, 2), when one is.
+    pub place: Option<(&'static str, usize)>,
+    pub message: String,
+}
+
+/// Engine scratch memory reused across rules.
+#[derive(Default)]
+struct Work {
+    scratch: Scratch,
+    matches: Vec<Match>,
+}
+
+/// Runs rule `index`'s examples and negative examples through the whole scanner.
+fn check_rule(scanner: &Scanner, index: usize, work: &mut Work) -> Vec<RuleFailure> {
+    let rule = scanner.rules().get(index);
+    if let Err(err) = rule.regex() {
+        return vec![RuleFailure {
+            place: Some(("regex", 0)),
+            message: err.to_string(),
+        }];
+    }
+    let mut failures = Vec::new();
+    for (item, example) in rule.syntax.examples.iter().enumerate() {
+        work.matches.clear();
+        scanner.scan(example.as_bytes(), &mut work.scratch, &mut work.matches);
+        if !work.matches.iter().any(|m| m.rule == index) {
+            let found: Vec<&str> = work
+                .matches
+                .iter()
+                .map(|m| scanner.rules().get(m.rule).id())
+                .collect();
+            failures.push(RuleFailure {
+                place: Some(("examples", item)),
+                message: format!(
                     "`{}` does not find its example {example:?}{}",
                     rule.id(),
                     if found.is_empty() {
@@ -113,18 +161,18 @@ pub fn check(scanner: &Scanner) -> Vec<String> {
                     } else {
                         format!(" (found by {})", found.join(", "))
                     }
-                ));
-            }
+                ),
+            });
         }
-        for negative in &rule.syntax.negative_examples {
-            matches.clear();
-            scanner.scan(negative.as_bytes(), &mut scratch, &mut matches);
-            if matches.iter().any(|m| m.rule == index) {
-                failures.push(format!(
-                    "`{}` finds its negative example {negative:?}",
-                    rule.id()
-                ));
-            }
+    }
+    for (item, negative) in rule.syntax.negative_examples.iter().enumerate() {
+        work.matches.clear();
+        scanner.scan(negative.as_bytes(), &mut work.scratch, &mut work.matches);
+        if work.matches.iter().any(|m| m.rule == index) {
+            failures.push(RuleFailure {
+                place: Some(("negative_examples", item)),
+                message: format!("`{}` finds its negative example {negative:?}", rule.id()),
+            });
         }
     }
     failures

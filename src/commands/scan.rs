@@ -6,13 +6,15 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::baseline::Usage;
 use crate::cli::{Format, ScanArgs};
 use crate::collect::{self, Collector, Stats};
 use crate::engine::Scanner;
-use crate::finding::Finding;
+use crate::finding::{Finding, Suppression};
 use crate::report::{self, json, Report};
 use crate::settings::{OutputSettings, ScanSettings, Target};
 use crate::sources::fs::FsSource;
+use crate::sources::git::{HistorySource, RangeSource, StagedSource};
 use crate::sources::stdin::StdinSource;
 use crate::sources::{ScanContext, Source};
 use crate::Outcome;
@@ -24,6 +26,11 @@ pub struct ScanOutput {
     pub scanner: Scanner,
     /// Lines for the end of the report (inline allows added by a range, say).
     pub notes: Vec<String>,
+    /// For range scans, the findings that an inline allow comment hides: the change
+    /// adds them, so a reviewer should see them (`None` for other scans).
+    pub inline_allows: Option<Vec<Finding>>,
+    /// What the scan did with `--baseline`, if one was given.
+    pub baseline: Option<Usage>,
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
@@ -31,6 +38,22 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
     let output = settings.output.clone();
     let exit_code = settings.exit_code;
     let scanned = execute(settings)?;
+    // `baseline_stale` is counted only for scans that see a whole tree or history.
+    if let Some(usage) = scanned
+        .baseline
+        .as_ref()
+        .filter(|_| scanned.stats.baseline_stale > 0)
+    {
+        eprintln!(
+            "keygate: note: {} of the {} entries of baseline `{}` matched no finding; if this scan \
+             covered everything the baseline was made from, drop them with `keygate baseline \
+             --baseline {} --prune` and the same scan arguments",
+            usage.stale.len(),
+            usage.stale.len() + usage.matched.len(),
+            usage.name,
+            usage.name
+        );
+    }
     write_report(&output, &scanned)?;
     Ok(outcome(&scanned, exit_code))
 }
@@ -42,6 +65,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         target,
         rules,
         suppressor,
+        config,
         output,
         threads,
         max_file_size,
@@ -50,18 +74,23 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         ..
     } = settings;
     let scanner = Scanner::new(rules)?;
+    super::rules::prove_custom_rules(&scanner, &config)?;
     let live = (output.format == Format::Jsonl)
         .then(|| live_jsonl(&output))
         .transpose()?;
     let keep_suppressed = output.include_suppressed;
-    let collector = Collector::new(suppressor, keep_suppressed, live);
+    let mut collector = Collector::new(suppressor, keep_suppressed, live);
+    let is_range = matches!(target, Target::Range { .. });
+    if is_range {
+        collector = collector.keeping_inline();
+    }
     let ctx = ScanContext {
         scanner: &scanner,
         collector: &collector,
         max_file_size,
         threads,
     };
-    let notes = Vec::new();
+    let mut notes = Vec::new();
     match &target {
         Target::Paths { paths, strip_dot } => FsSource {
             paths: paths.clone(),
@@ -71,18 +100,98 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         }
         .scan(&ctx)?,
         Target::Stdin => StdinSource.scan(&ctx)?,
-        Target::Staged { .. } | Target::History { .. } | Target::Range { .. } => {
-            anyhow::bail!("git scans are not built yet")
+        Target::Staged { repo } => match pre_commit_push_range() {
+            // `pre-commit` runs the same `--staged` entry at its pre-push stage, and
+            // names the pushed commits in these variables.
+            Some(range) => RangeSource {
+                repo: repo.clone(),
+                range,
+            }
+            .scan(&ctx)?,
+            None => StagedSource { repo: repo.clone() }.scan(&ctx)?,
+        },
+        Target::History { repo, revs } => HistorySource {
+            repo: repo.clone(),
+            revs: revs.clone(),
+            progress: output.progress,
         }
+        .scan(&ctx)?,
+        Target::Range { repo, range } => RangeSource {
+            repo: repo.clone(),
+            range: range.clone(),
+        }
+        .scan(&ctx)?,
     }
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    let (findings, stats) = collector.finish(elapsed_ms);
+    let baseline = collector.suppressor().baseline.as_ref().map(|b| b.usage());
+    let (mut findings, mut stats) = collector.finish(elapsed_ms);
+    if let Some(usage) = &baseline {
+        if !target.is_partial() {
+            stats.baseline_stale = usage.stale.len() as u64;
+        }
+    }
+    let inline_allows = is_range.then(|| {
+        let allows: Vec<Finding> = findings
+            .iter()
+            .filter(|f| f.suppression == Some(Suppression::Inline))
+            .cloned()
+            .collect();
+        if !keep_suppressed {
+            findings.retain(|f| f.suppression != Some(Suppression::Inline));
+        }
+        notes.extend(inline_allow_notes(&allows, output.show_secrets));
+        allows
+    });
     Ok(ScanOutput {
         findings,
         stats,
         scanner,
         notes,
+        inline_allows,
+        baseline,
     })
+}
+
+/// The summary lines that show a reviewer each inline allow a range adds.
+fn inline_allow_notes(allows: &[Finding], show_secrets: bool) -> Vec<String> {
+    if allows.is_empty() {
+        return Vec::new();
+    }
+    let mut notes = vec![format!(
+        "{} {} by an inline allow comment that this range adds; a reviewer should confirm {}:",
+        allows.len(),
+        if allows.len() == 1 {
+            "finding is hidden"
+        } else {
+            "findings are hidden"
+        },
+        if allows.len() == 1 { "it" } else { "each" },
+    )];
+    for f in allows {
+        let secret = if show_secrets {
+            f.secret.clone()
+        } else {
+            f.redacted()
+        };
+        let commit = f
+            .commit
+            .as_ref()
+            .map(|c| format!(" in commit {}", c.id.get(..12).unwrap_or(&c.id)))
+            .unwrap_or_default();
+        notes.push(format!(
+            "  inline allow: `{}:{}:{}` {} `{secret}`{commit}",
+            f.location.path, f.location.line, f.location.column, f.rule_id
+        ));
+    }
+    notes
+}
+
+/// The range `pre-commit` gives a hook at its pre-push stage
+/// (`PRE_COMMIT_FROM_REF..PRE_COMMIT_TO_REF`), if it gives one.
+fn pre_commit_push_range() -> Option<String> {
+    let from = std::env::var("PRE_COMMIT_FROM_REF").ok()?;
+    let to = std::env::var("PRE_COMMIT_TO_REF").ok()?;
+    (!from.is_empty() && !to.is_empty()).then(|| format!("{from}..{to}"))
 }
 
 /// The writer that streams `jsonl` findings as they are found.
@@ -107,6 +216,7 @@ pub fn write_report(output: &OutputSettings, scanned: &ScanOutput) -> anyhow::Re
         rules: scanned.scanner.rules(),
         output,
         notes: &scanned.notes,
+        inline_allows: scanned.inline_allows.as_deref(),
     };
     match (&output.path, output.format) {
         (Some(_), Format::Jsonl) => Ok(()),

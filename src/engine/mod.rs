@@ -285,7 +285,8 @@ pub fn on_token_boundary(hay: &[u8], secret: &Range<usize>) -> bool {
 }
 
 /// True when `before` ends with an escape sequence whose last byte is a letter or
-/// digit: `\n`, `\t`, `\r`, `\b`, `\f`, `%3D`, `\x27`, `\u0022`.
+/// digit: `\n`, `\t`, `\r`, `\b`, `\f`, `%3D`, `\x27`, `\u0022`, or a terminal colour
+/// code (`ESC[32m`, also written `\u001b[32m` in notebook output).
 fn escape_ends_at(before: &[u8]) -> bool {
     let n = before.len();
     let hex = |r: Range<usize>| before[r].iter().all(u8::is_ascii_hexdigit);
@@ -293,6 +294,29 @@ fn escape_ends_at(before: &[u8]) -> bool {
         || (n >= 3 && before[n - 3] == b'%' && hex(n - 2..n))
         || (n >= 4 && &before[n - 4..n - 2] == b"\\x" && hex(n - 2..n))
         || (n >= 6 && &before[n - 6..n - 4] == b"\\u" && hex(n - 4..n))
+        || ends_with_colour_code(before)
+}
+
+/// True when `before` ends with an ANSI colour code, `ESC [ digits ; ... m`, where ESC
+/// is the byte itself or one of its escaped spellings.
+fn ends_with_colour_code(before: &[u8]) -> bool {
+    let Some(rest) = before.strip_suffix(b"m") else {
+        return false;
+    };
+    let params = rest
+        .iter()
+        .rev()
+        .take_while(|b| b.is_ascii_digit() || **b == b';')
+        .count();
+    let Some(rest) = rest[..rest.len() - params].strip_suffix(b"[") else {
+        return false;
+    };
+    rest.ends_with(b"\x1b")
+        || [&b"\\u001b"[..], b"\\x1b", b"\\033", b"\\e"]
+            .iter()
+            .any(|esc| {
+                rest.len() >= esc.len() && rest[rest.len() - esc.len()..].eq_ignore_ascii_case(esc)
+            })
 }
 
 #[cfg(test)]
@@ -322,6 +346,9 @@ mod tests {
             "%3Dsk-KEY",
             "\\u0022sk-KEY\\u0022",
             "\\x27sk-KEY",
+            "\x1b[32msk-KEY\x1b[0m",
+            "\"text\": \"\\u001b[1;31msk-KEY\\u001b[0m\"",
+            "echo -e \"\\033[0msk-KEY\"",
         ] {
             assert!(boundary(text, key), "{text}");
         }
@@ -333,6 +360,8 @@ mod tests {
         assert!(!boundary("sk-KEYX", "sk-KEY"));
         assert!(!boundary("nsk-KEY", "sk-KEY"));
         assert!(!boundary("%zzsk-KEY", "sk-KEY"));
+        assert!(!boundary("[32msk-KEY", "sk-KEY"));
+        assert!(!boundary("\x1b[32xsk-KEY", "sk-KEY"));
     }
 
     /// Keys among thousands of keyword hits on the same lines are all found, so
@@ -340,13 +369,26 @@ mod tests {
     #[test]
     fn keys_among_dense_hits_are_all_found() {
         let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
+        // Synthetic keys, built here so that no source line holds one whole.
+        let random = |seed: u64, n: usize| -> String {
+            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    char::from(alphabet[(state % 62) as usize])
+                })
+                .collect()
+        };
         let keys = [
-            "sk-lkrCaqx9vJupc94tnwlavyfErGPmpGXafq0fjzLczbttOofL",
-            "sk-4caf4941d4072014b3ce107f80e222f8",
-            "sk-proj-ocJ2isAjIhKtJ0RlgLKOT3BlbkFJmxgJTeKdNnFRIBXuDL7D",
+            format!("sk-{}", random(1, 48)),
+            format!("sk-{}", random(2, 32)),
+            format!("sk-proj-{}T3BlbkFJ{}", random(3, 20), random(4, 20)),
         ];
         let mut text = String::new();
-        for key in keys {
+        for key in &keys {
             text.push_str(&"task-list disk-usage ".repeat(300));
             text.push_str(&format!(" {key} "));
             text.push_str(&"ask-me ".repeat(200));

@@ -161,7 +161,7 @@ fn write_summary(
         )?;
         writeln!(
             out,
-            "false positive? add a `keygate:allow` comment on its line, or record it with `keygate baseline --output .keygate-baseline.json`."
+            "false positive? add a `keygate:allow` comment on its line, or accept it with `keygate baseline --output .keygate-baseline.json` and scan with `--baseline .keygate-baseline.json`."
         )?;
     }
     if s.suppressed > 0 {

@@ -63,6 +63,9 @@ impl<'a> JsonFinding<'a> {
 struct Document<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
+    /// Range scans only: findings hidden by inline allows that the range adds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    inline_allows: Option<Vec<JsonFinding<'a>>>,
     stats: Stats,
 }
 
@@ -75,6 +78,12 @@ pub fn write_document(report: &Report, out: &mut dyn Write) -> io::Result<()> {
             .iter()
             .map(|f| JsonFinding::new(f, report.output.show_secrets))
             .collect(),
+        inline_allows: report.inline_allows.map(|allows| {
+            allows
+                .iter()
+                .map(|f| JsonFinding::new(f, report.output.show_secrets))
+                .collect()
+        }),
         stats: report.stats,
     };
     serde_json::to_writer_pretty(&mut *out, &document)?;

@@ -6,6 +6,7 @@
 
 pub mod human;
 pub mod json;
+pub mod sarif;
 
 use std::io::{self, Write};
 
@@ -24,6 +25,9 @@ pub struct Report<'a> {
     pub output: &'a OutputSettings,
     /// Extra lines for the summary (for instance inline allows a change adds).
     pub notes: &'a [String],
+    /// Range scans only: the findings that inline allow comments added by the range
+    /// hide, listed for the reviewer (JSON `inline_allows`).
+    pub inline_allows: Option<&'a [Finding]>,
 }
 
 impl Report<'_> {
@@ -40,6 +44,6 @@ pub fn write(format: Format, report: &Report, out: &mut dyn Write) -> io::Result
         Format::Human => human::write(report, out),
         Format::Json => json::write_document(report, out),
         Format::Jsonl => Ok(()),
-        Format::Sarif => Err(io::Error::other("the SARIF reporter is not built yet")),
+        Format::Sarif => sarif::write(report, out),
     }
 }

@@ -8,6 +8,7 @@
 //! the [`Collector`](crate::collect::Collector).
 
 pub mod fs;
+pub mod git;
 pub mod stdin;
 
 use std::io::{self, Read};
@@ -16,7 +17,7 @@ use std::sync::Arc;
 
 use crate::collect::Collector;
 use crate::engine::{Match, Scanner, Scratch};
-use crate::finding::{self, CommitInfo, Origin, Suppression};
+use crate::finding::{self, CommitInfo, Finding, Origin, Suppression};
 use crate::suppress;
 
 /// Bytes scanned at once from a stream.
@@ -24,10 +25,6 @@ const CHUNK: usize = 8 << 20;
 /// Bytes read past a chunk's end: more than any rule's reach
 /// (`lookbehind + keyword + max_len`), so no match that starts in the chunk is cut.
 const OVERLAP: usize = 64 << 10;
-/// Bytes of the previous chunk kept before the next one: more than any rule's
-/// `lookbehind`, so that a regex sees as much before a keyword as in a whole-file
-/// scan and cannot find a shorter, truncated match at the chunk's first byte.
-const CONTEXT: usize = 16 << 10;
 
 /// Everything a source needs to scan: the shared engine and the shared sink.
 pub struct ScanContext<'a> {
@@ -81,6 +78,25 @@ impl LineSet {
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
+
+    /// The lines in both sets (a merge adds what it adds against every parent).
+    pub fn intersect(&self, other: &LineSet) -> LineSet {
+        let mut out = LineSet::default();
+        let (mut i, mut j) = (0, 0);
+        while let (Some(a), Some(b)) = (self.ranges.get(i), other.ranges.get(j)) {
+            let start = a.start.max(b.start);
+            let end = a.end.min(b.end);
+            if start < end {
+                out.push(start, end - start);
+            }
+            if a.end < b.end {
+                i += 1;
+            } else {
+                j += 1;
+            }
+        }
+        out
+    }
 }
 
 /// Who and what a blob is, for the findings in it.
@@ -105,17 +121,34 @@ impl<'a> BlobMeta<'a> {
 
 /// Scans content held in memory. UTF-16 with a byte-order mark is decoded first.
 pub fn scan_bytes(ctx: &ScanContext, worker: &mut Worker, bytes: &[u8], meta: BlobMeta) {
+    find_in_bytes(ctx.scanner, worker, bytes, meta, &mut |found| {
+        ctx.collector.push(found)
+    });
+}
+
+/// Like [`scan_bytes`], but hands each finding to `emit` instead of the collector:
+/// for sources that learn a finding's path or commit only after the scan (a git blob
+/// scanned once for every path and commit that holds it).
+pub fn find_in_bytes(
+    scanner: &Scanner,
+    worker: &mut Worker,
+    bytes: &[u8],
+    meta: BlobMeta,
+    emit: &mut dyn FnMut(Finding),
+) {
+    let whole = Origin::default();
     if let Some(decoded) = decode_utf16(bytes) {
         scan_piece(
-            ctx,
+            scanner,
             worker,
             decoded.as_bytes(),
             meta,
-            Origin::default(),
+            whole,
             0..usize::MAX,
+            emit,
         );
     } else {
-        scan_piece(ctx, worker, bytes, meta, Origin::default(), 0..usize::MAX);
+        scan_piece(scanner, worker, bytes, meta, whole, 0..usize::MAX, emit);
     }
 }
 
@@ -174,21 +207,37 @@ fn scan_chunks_plain(
     let mut total = 0u64;
     let target = CHUNK + OVERLAP;
     let mut eof = at_end;
-    // Bytes at the front of `buf` that the previous chunk owned (its context).
-    let mut own_start = 0;
+    // Bytes at the head of `buf` that the previous chunk already reported on, kept as
+    // context: the start of the line a match is on, and the line before it, where
+    // inline allow comments (`keygate:allow-next-line`) stand.
+    let mut skip = 0;
     loop {
         if !eof {
             total += fill(reader, buf, target)? as u64;
             eof = buf.len() < target;
         }
-        let own_end = if eof { buf.len() } else { buf.len() - OVERLAP };
-        scan_piece(ctx, worker, buf, meta, origin, own_start..own_end);
+        // Cut at a line start where one is near, so that no line is split between
+        // the match in one chunk and its allow comment in the other.
+        let keep = if eof {
+            buf.len()
+        } else {
+            line_start_near(buf, buf.len() - OVERLAP)
+        };
+        scan_piece(
+            ctx.scanner,
+            worker,
+            buf,
+            meta,
+            origin,
+            skip..keep,
+            &mut |found| ctx.collector.push(found),
+        );
         if eof {
             return Ok(total);
         }
-        let cut = own_end - CONTEXT;
-        own_start = CONTEXT;
-        let done = &buf[..cut];
+        let next = line_start_near(buf, keep.saturating_sub(1));
+        skip = keep - next;
+        let done = &buf[..next];
         let newlines = memchr::memchr_iter(b'\n', done).count() as u64;
         let line_start = memchr::memrchr(b'\n', done).map_or(0, |p| p + 1);
         origin.column_carry = finding::count_chars(&done[line_start..])
@@ -198,9 +247,20 @@ fn scan_chunks_plain(
                 0
             };
         origin.line += newlines;
-        origin.offset += cut as u64;
-        buf.drain(..cut);
+        origin.offset += next as u64;
+        buf.drain(..next);
     }
+}
+
+/// How far back from a chunk's cut a line start is looked for; lines longer than
+/// this (minified code) are cut where they are.
+const LINE_REACH: usize = 4096;
+
+/// The start of the line holding byte `at`, if it is within [`LINE_REACH`] bytes;
+/// else `at` itself.
+fn line_start_near(buf: &[u8], at: usize) -> usize {
+    let floor = at.saturating_sub(LINE_REACH);
+    memchr::memrchr(b'\n', &buf[floor..at]).map_or(at, |p| floor + p + 1)
 }
 
 /// Reads until `buf` holds `target` bytes or the stream ends; returns bytes read.
@@ -219,21 +279,21 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<u
 
 /// Scans one piece of content; keeps matches that start inside `keep`.
 fn scan_piece(
-    ctx: &ScanContext,
+    scanner: &Scanner,
     worker: &mut Worker,
     hay: &[u8],
     meta: BlobMeta,
     origin: Origin,
     keep: Range<usize>,
+    emit: &mut dyn FnMut(Finding),
 ) {
     worker.matches.clear();
-    ctx.scanner
-        .scan(hay, &mut worker.scratch, &mut worker.matches);
+    scanner.scan(hay, &mut worker.scratch, &mut worker.matches);
     for m in &worker.matches {
         if !keep.contains(&m.secret.start) {
             continue;
         }
-        let rule = ctx.scanner.rules().get(m.rule);
+        let rule = scanner.rules().get(m.rule);
         let mut found = finding::build(rule, hay, m.secret.clone(), m.entropy, meta.path, origin);
         if meta
             .added_lines
@@ -245,7 +305,7 @@ fn scan_piece(
             found.suppression = Some(Suppression::Inline);
         }
         found.commit = meta.commit.cloned();
-        ctx.collector.push(found);
+        emit(found);
     }
 }
 
@@ -274,6 +334,70 @@ mod tests {
         assert!(lines.contains(3) && lines.contains(5));
         assert!(!lines.contains(6));
         assert!(lines.contains(11) && !lines.contains(12));
+    }
+
+    #[test]
+    fn line_sets_intersect() {
+        let mut a = LineSet::default();
+        a.push(1, 5);
+        a.push(10, 2);
+        let mut b = LineSet::default();
+        b.push(4, 7);
+        let both = a.intersect(&b);
+        assert!(!both.contains(3));
+        assert!(both.contains(4) && both.contains(5) && both.contains(10));
+        assert!(!both.contains(6) && !both.contains(11));
+    }
+
+    /// An allow comment on the line before a key, or on the key's line before it, is
+    /// honoured when a chunk boundary of a large stream falls between them, and the
+    /// key keeps its line number.
+    #[test]
+    fn inline_allows_survive_chunk_boundaries() {
+        use crate::collect::Collector;
+        use crate::rules::RuleSet;
+        use crate::suppress::Suppressor;
+
+        let half = |seed: u8| -> String {
+            (0..20)
+                .map(|i| char::from(b'A' + (seed.wrapping_mul(7).wrapping_add(i * 5)) % 26))
+                .collect()
+        };
+        let key = |seed: u8| format!("sk-proj-{}T3BlbkFJ{}", half(seed), half(seed + 1));
+        let filler = "x".repeat(99) + "\n";
+        // The comment line straddles the first cut; or the line starts before it with
+        // its allow comment, and the key after it.
+        for (gap, allow_next) in [(10usize, true), (20, false)] {
+            let mut text = filler.repeat(CHUNK / 100 + 1);
+            text.truncate(CHUNK - gap - 1);
+            text.push('\n');
+            let lines_before = text.matches('\n').count() as u64;
+            let expected_line = if allow_next {
+                text.push_str("# keygate:allow-next-line\n");
+                text.push_str(&format!("KEY={}\n", key(1)));
+                lines_before + 2
+            } else {
+                text.push_str(&format!("/* keygate:allow */ KEY={}\n", key(3)));
+                lines_before + 1
+            };
+            text.push_str(&filler.repeat(1000));
+
+            let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
+            let collector = Collector::new(Suppressor::default(), true, None);
+            let ctx = ScanContext {
+                scanner: &scanner,
+                collector: &collector,
+                max_file_size: None,
+                threads: 1,
+            };
+            let mut worker = Worker::default();
+            let mut reader = io::Cursor::new(text.into_bytes());
+            scan_reader(&ctx, &mut worker, &mut reader, BlobMeta::path("big")).unwrap();
+            let (findings, _) = collector.finish(0);
+            assert_eq!(findings.len(), 1, "{findings:?}");
+            assert_eq!(findings[0].location.line, expected_line);
+            assert_eq!(findings[0].suppression, Some(Suppression::Inline));
+        }
     }
 
     #[test]

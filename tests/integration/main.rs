@@ -1,7 +1,16 @@
 //! The integration tests: the real `keygate` binary run in temporary folders and git
 //! repositories. One binary, one module per area; `util` holds the shared harness.
 
+mod action;
+mod baseline;
+mod config;
+mod git;
+mod hooks;
+mod merge_check;
 mod robust;
+mod rules;
+mod sarif;
 mod scan;
 mod snapshots;
+mod suppress;
 mod util;

@@ -14,8 +14,6 @@ use crate::util::{keys, TestEnv};
 
 /// The size of the chunks a stream is scanned in (`sources::CHUNK`).
 const CHUNK: usize = 8 << 20;
-/// The bytes of the previous chunk a later chunk starts with (`sources::CONTEXT`).
-const CONTEXT: usize = 16 << 10;
 
 /// The findings of a `--format json` run.
 fn findings(stdout: &[u8]) -> Vec<Value> {
@@ -107,15 +105,20 @@ fn invalid_utf8_around_a_key_is_harmless() {
     assert_eq!(places(&stdout), vec![("broken.txt".into(), 2, 4)]);
 }
 
-/// A file of about `len` bytes of short lines, with `keys` placed so that each
-/// starts exactly at its offset; returns the bytes and each key's (line, column).
-fn file_with_keys_at(len: usize, keys: &[(usize, String)]) -> (Vec<u8>, Vec<(u64, u64)>) {
+/// A file of about `len` bytes of filler lines `line_len` bytes long, with `keys`
+/// placed so that each starts exactly at its offset and ends its line; returns the
+/// bytes and each key's (line, column).
+fn file_with_keys_at(
+    len: usize,
+    line_len: usize,
+    keys: &[(usize, String)],
+) -> (Vec<u8>, Vec<(u64, u64)>) {
     let mut bytes: Vec<u8> = Vec::with_capacity(len + 4096);
     let mut places = Vec::new();
     let mut line = 1u64;
     let pad_to = |bytes: &mut Vec<u8>, line: &mut u64, target: usize| {
-        while bytes.len() + 80 <= target {
-            bytes.extend_from_slice(&[b'.'; 79]);
+        while bytes.len() + line_len <= target {
+            bytes.resize(bytes.len() + line_len - 1, b'.');
             bytes.push(b'\n');
             *line += 1;
         }
@@ -136,28 +139,20 @@ fn file_with_keys_at(len: usize, keys: &[(usize, String)]) -> (Vec<u8>, Vec<(u64
     (bytes, places)
 }
 
-/// In files of three chunks, keys that start right at a chunk's first owned byte,
-/// right at the first byte a chunk reads (its leading context), or that cross
-/// either boundary, are each found once, on the right line and column.
+/// In files of three chunks, keys right at a chunk's nominal end or crossing it,
+/// on short lines (where chunks are cut at a line start) and inside lines of 20 KB
+/// (where they are cut mid-line), are each found once, on the right line and
+/// column, with the whole secret.
 #[test]
 fn keys_at_and_across_chunk_boundaries_are_found_once() {
-    // The chunks own [0, C), [C, 2C - X), [2C - X, ...) and read from 0, C - X and
-    // 2C - 2X, where C is the chunk size and X the context.
-    let layouts = [
-        vec![
-            CHUNK - CONTEXT,
-            CHUNK - 30,
-            2 * CHUNK - 2 * CONTEXT,
-            2 * CHUNK - CONTEXT,
-        ],
-        vec![
-            CHUNK - CONTEXT - 30,
-            CHUNK,
-            2 * CHUNK - 2 * CONTEXT - 20,
-            2 * CHUNK - CONTEXT - 30,
-        ],
+    const C: usize = CHUNK;
+    let layouts: [(usize, Vec<usize>); 4] = [
+        (80, vec![C - 5000, C - 30, C + 200, 2 * C - 30, 2 * C + 100]),
+        (80, vec![C - 100, C, 2 * C]),
+        (20_000, vec![C - 30, C + 100, 2 * C - 20]),
+        (20_000, vec![C - 1, 2 * C, 2 * C + 60]),
     ];
-    for (n, starts) in layouts.iter().enumerate() {
+    for (n, (line_len, starts)) in layouts.iter().enumerate() {
         let env = TestEnv::new();
         let keys: Vec<(usize, String)> = starts
             .iter()
@@ -174,7 +169,7 @@ fn keys_at_and_across_chunk_boundaries_are_found_once() {
                 (at, key)
             })
             .collect();
-        let (bytes, expected) = file_with_keys_at(2 * CHUNK + CONTEXT, &keys);
+        let (bytes, expected) = file_with_keys_at(2 * C + (1 << 20), *line_len, &keys);
         env.write("big.txt", &bytes);
         let (code, stdout, stderr) = scan_json(&env, &["--threads", "1", "--show-secrets"]);
         assert_eq!(code, 1, "{stderr}");

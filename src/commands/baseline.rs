@@ -1,0 +1,128 @@
+//! `keygate baseline`: record the current findings as accepted.
+//!
+//! Runs the scan its arguments describe (the same arguments as `keygate scan`) and
+//! writes the fingerprints of what it finds to `--output` (standard output without
+//! it). With `--baseline OLD` the new file keeps every entry of `OLD` and adds the new
+//! findings; with `--prune` as well it keeps only the entries of `OLD` that still
+//! match a finding and adds nothing, so pruning can never accept a new leak. Findings
+//! that an inline comment or the config allows are not recorded: they need no entry.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use anyhow::{bail, Context};
+
+use crate::baseline::{self, Entry};
+use crate::cli::{BaselineArgs, Format};
+use crate::settings::ScanSettings;
+use crate::Outcome;
+
+use super::scan;
+
+pub fn run(args: &BaselineArgs) -> anyhow::Result<Outcome> {
+    let common = &args.scan.common;
+    if args.prune && common.baseline.is_none() {
+        bail!("`--prune` drops the stale entries of a baseline: name it with `--baseline FILE`");
+    }
+    if common.format.is_some() {
+        bail!("`keygate baseline` writes a baseline file; `--format` does not apply to it");
+    }
+    let mut settings = ScanSettings::resolve(&args.scan)?;
+    let partial = settings.target.is_partial();
+    // Nothing is reported: the findings only become entries. `json` keeps the scan
+    // from streaming findings as `jsonl` would.
+    settings.output.format = Format::Json;
+    settings.output.include_suppressed = false;
+    let scanned = scan::execute(settings)?;
+
+    let current: BTreeSet<Entry> = scanned
+        .findings
+        .iter()
+        .filter(|f| f.suppression.is_none())
+        .map(Entry::of)
+        .collect();
+    let usage = scanned.baseline.unwrap_or_default();
+    let old: BTreeSet<Entry> = usage.matched.iter().chain(&usage.stale).cloned().collect();
+    let entries: BTreeSet<Entry> = if args.prune {
+        usage.matched.iter().cloned().collect()
+    } else {
+        old.union(&current).cloned().collect()
+    };
+    let text = baseline::render_entries(entries.iter().cloned());
+
+    let target = common
+        .output
+        .clone()
+        .or_else(|| args.prune.then(|| common.baseline.clone()).flatten());
+    let shown = match &target {
+        Some(path) => {
+            std::fs::write(path, &text)
+                .with_context(|| format!("cannot write `{}`", path.display()))?;
+            format!("`{}`", path.display())
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .context("cannot write the baseline to standard output")?;
+            "standard output".to_string()
+        }
+    };
+
+    let added = entries.difference(&old).count();
+    let kept = entries.len() - added;
+    let mut summary = format!(
+        "keygate: wrote {shown}: {} {} ({added} new, {kept} kept",
+        entries.len(),
+        if entries.len() == 1 {
+            "entry"
+        } else {
+            "entries"
+        },
+    );
+    if args.prune {
+        summary.push_str(&format!(", {} stale dropped)", usage.stale.len()));
+    } else {
+        summary.push(')');
+    }
+    eprintln!("{summary}");
+    let refused = current.difference(&entries).count();
+    if refused > 0 {
+        eprintln!(
+            "keygate: note: {refused} {} not in the baseline and {} not added (`--prune` only \
+             drops entries; run without it to accept new findings)",
+            if refused == 1 {
+                "finding is"
+            } else {
+                "findings are"
+            },
+            if refused == 1 { "was" } else { "were" },
+        );
+    }
+    if !args.prune && !partial && !usage.stale.is_empty() {
+        eprintln!(
+            "keygate: note: {} {} of `{}` matched no finding and {} kept; `--prune` drops \
+             stale entries",
+            usage.stale.len(),
+            if usage.stale.len() == 1 {
+                "entry"
+            } else {
+                "entries"
+            },
+            usage.name,
+            if usage.stale.len() == 1 {
+                "was"
+            } else {
+                "were"
+            },
+        );
+    }
+    if scanned.stats.errors > 0 {
+        eprintln!(
+            "keygate: error: some input could not be read (see above): the baseline may miss \
+             findings in it"
+        );
+        return Ok(Outcome::Error);
+    }
+    Ok(Outcome::Clean)
+}

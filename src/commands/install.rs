@@ -1,0 +1,203 @@
+//! `keygate install`: git hooks that run keygate before each commit (and push).
+//!
+//! Hooks go where git looks for them: `core.hooksPath` when set (relative to the work
+//! tree, as git reads it), else the `hooks` folder of the common git directory, which
+//! linked worktrees share. A hook keygate wrote carries a marker line and is simply
+//! rewritten; any other hook is left alone unless `--force`, and then it is kept
+//! beside ours (`NAME.pre-keygate`) and still run first, so installing keygate never
+//! silently drops a check a team relies on.
+//!
+//! The pre-commit hook runs `keygate scan --staged`. The pre-push hook reads git's
+//! lines (`<local ref> <local sha> <remote ref> <remote sha>`) and scans exactly the
+//! pushed commits with `keygate scan --range`: `remote..local` for an update, and for
+//! a new branch the local commits that no ref of that remote already holds; a
+//! deletion pushes nothing.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use crate::cli::InstallArgs;
+use crate::sources::git;
+use crate::Outcome;
+
+/// The line that marks a hook as keygate's own.
+const MARKER: &str = "# keygate-hook: written by `keygate install`";
+/// Suffix of a foreign hook kept by `--force`.
+const KEPT: &str = "pre-keygate";
+
+pub fn run(args: &InstallArgs) -> anyhow::Result<Outcome> {
+    let start = args.repo.clone().unwrap_or_else(|| PathBuf::from("."));
+    let repo = git::open(&start)?;
+    let dir = hooks_dir(&repo)?;
+    fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let program = program_path();
+    let mut hooks = vec![("pre-commit", pre_commit_script(&program))];
+    if args.pre_push {
+        hooks.push(("pre-push", pre_push_script(&program)));
+    }
+    // Check every hook before writing any, so a refusal leaves nothing half done.
+    for (name, _) in &hooks {
+        let path = dir.join(name);
+        if is_foreign(&path)? && !args.force {
+            anyhow::bail!(
+                "`{}` exists and was not written by keygate; rerun with --force to keep it as `{name}.{KEPT}` and run it before keygate's",
+                path.display()
+            );
+        }
+    }
+    for (name, script) in hooks {
+        let path = dir.join(name);
+        if is_foreign(&path)? {
+            let kept = dir.join(format!("{name}.{KEPT}"));
+            fs::rename(&path, &kept).with_context(|| {
+                format!("cannot move `{}` to `{}`", path.display(), kept.display())
+            })?;
+            eprintln!(
+                "keygate: kept the previous hook as `{}`; it still runs first",
+                kept.display()
+            );
+        }
+        write_executable(&path, &script)?;
+        eprintln!("keygate: installed `{}`", path.display());
+    }
+    Ok(Outcome::Clean)
+}
+
+/// Where git runs hooks from for this repository.
+pub fn hooks_dir(repo: &git2::Repository) -> anyhow::Result<PathBuf> {
+    let config = repo.config().context("cannot read the git configuration")?;
+    match config.get_path("core.hooksPath") {
+        Ok(path) if path.is_absolute() => Ok(path),
+        Ok(path) => {
+            // git runs hooks from the top of the work tree (the git directory when
+            // bare), and reads a relative hooksPath from there.
+            let base = repo.workdir().unwrap_or_else(|| repo.path());
+            Ok(base.join(path))
+        }
+        Err(_) => Ok(repo.commondir().join("hooks")),
+    }
+}
+
+/// True when `path` is a hook keygate did not write.
+fn is_foreign(path: &Path) -> anyhow::Result<bool> {
+    match fs::read(path) {
+        Ok(bytes) => Ok(!String::from_utf8_lossy(&bytes).contains(MARKER)),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
+    }
+}
+
+fn write_executable(path: &Path, script: &str) -> anyhow::Result<()> {
+    fs::write(path, script).with_context(|| format!("cannot write `{}`", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make `{}` executable", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The keygate that is installing, so the hook works without keygate on `PATH`; the
+/// hook falls back to `PATH` if that file goes away.
+fn program_path() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.to_str().map(str::to_string))
+        .unwrap_or_else(|| "keygate".into())
+}
+
+/// Quotes `s` for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// The lines every hook starts with: the marker, the program, the kept hook.
+fn preamble(hook: &str, what: &str, program: &str) -> String {
+    format!(
+        r#"#!/bin/sh
+{MARKER}
+# Blocks {what} that add API keys or other secrets. Remove this file to stop it.
+keygate={program}
+[ -n "$KEYGATE" ] && keygate=$KEYGATE
+[ -x "$keygate" ] || keygate=keygate
+kept="$(dirname "$0")/{hook}.{KEPT}"
+"#,
+        program = shell_quote(program)
+    )
+}
+
+fn pre_commit_script(program: &str) -> String {
+    let mut script = preamble("pre-commit", "commits", program);
+    script.push_str(
+        r#"if [ -x "$kept" ]; then
+    "$kept" "$@" || exit $?
+fi
+"$keygate" scan --staged
+status=$?
+if [ "$status" -eq 1 ]; then
+    echo "keygate: commit blocked. Remove the key, or mark a false positive with a \`keygate:allow\` comment on its line; \`git commit --no-verify\` skips this check." >&2
+fi
+exit "$status"
+"#,
+    );
+    script
+}
+
+fn pre_push_script(program: &str) -> String {
+    let mut script = preamble("pre-push", "pushes", program);
+    script.push_str(
+        r#"remote="$1"
+input=$(cat)
+if [ -x "$kept" ]; then
+    printf '%s\n' "$input" | "$kept" "$@" || exit $?
+fi
+status=0
+while read -r local_ref local_sha remote_ref remote_sha; do
+    [ -n "$local_sha" ] || continue
+    case "$local_sha" in
+        *[!0]*) ;;
+        *) continue ;; # a deletion pushes no commits
+    esac
+    case "$remote_sha" in
+        *[!0]*) known=yes ;;
+        *) known=no ;;
+    esac
+    if [ "$known" = yes ] && git cat-file -e "$remote_sha^{commit}" 2>/dev/null; then
+        range="$remote_sha..$local_sha"
+    else
+        # A new branch: the commits no ref of this remote holds yet.
+        range="$(printf '%s' "$local_sha" | tr 0-9a-f 0)..$local_sha $(git for-each-ref --format='^%(objectname)' "refs/remotes/$remote/")"
+    fi
+    "$keygate" scan --range "$range"
+    code=$?
+    if [ "$code" -ne 0 ]; then
+        [ "$code" -eq 1 ] && echo "keygate: push of \`$local_ref\` blocked. Remove the key from the commits (rewrite them), or mark a false positive with a \`keygate:allow\` comment; \`git push --no-verify\` skips this check." >&2
+        status=$code
+    fi
+done <<EOF
+$input
+EOF
+exit "$status"
+"#,
+    );
+    script
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_survives_single_quotes() {
+        assert_eq!(shell_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+
+    #[test]
+    fn hooks_carry_the_marker() {
+        assert!(pre_commit_script("/bin/keygate").contains(MARKER));
+        assert!(pre_push_script("/bin/keygate").contains(MARKER));
+    }
+}

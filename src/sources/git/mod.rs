@@ -1,0 +1,282 @@
+//! Git sources: what `git commit` would add (`--staged`), every blob a history holds
+//! (`--history`), and what a range of commits introduces (`--range`).
+//!
+//! All three read the object database through `git2` and never run `git` nor fetch:
+//! in a partial clone or a damaged mirror they read what is local, and name what is
+//! missing. This module holds what they share: opening a repository, the commit
+//! details a finding carries, and the rule for "added" content ([`scan_change`]):
+//! a text change counts its added lines, a binary one the secrets its old version did
+//! not hold. Each source then hands blobs to [`crate::sources::scan_bytes`] or, when
+//! it learns paths and commits only after the scan, to
+//! [`crate::sources::find_in_bytes`].
+
+pub mod history;
+pub mod range;
+pub mod staged;
+
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use git2::{ErrorCode, Oid, Repository};
+
+use super::{find_in_bytes, BlobMeta, LineSet, ScanContext, Worker};
+use crate::finding::CommitInfo;
+
+pub use history::HistorySource;
+pub use range::RangeSource;
+pub use staged::StagedSource;
+
+/// Bytes git looks at to call content binary: a NUL among them.
+const BINARY_SNIFF: usize = 8000;
+
+/// Opens the repository at or above `path`: a work tree, a subfolder of one, a linked
+/// worktree or a bare repository.
+pub fn open(path: &Path) -> anyhow::Result<Repository> {
+    if !path.exists() {
+        anyhow::bail!("`{}` does not exist", path.display());
+    }
+    Repository::discover(path).map_err(|err| {
+        if err.code() == ErrorCode::NotFound {
+            anyhow::anyhow!(
+                "`{}` is not in a git repository (or any parent folder)",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!(
+                "cannot open the git repository at `{}`: {}",
+                path.display(),
+                err.message()
+            )
+        }
+    })
+}
+
+/// True when `err` says an object is not in the local object database.
+pub fn is_missing(err: &git2::Error) -> bool {
+    err.code() == ErrorCode::NotFound
+}
+
+/// The details of `commit` that a finding shows.
+pub fn commit_info(commit: &git2::Commit) -> CommitInfo {
+    let author = commit.author();
+    CommitInfo {
+        id: commit.id().to_string(),
+        author: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+        email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+        date: rfc3339(author.when()),
+        summary: String::from_utf8_lossy(commit.summary_bytes().unwrap_or_default()).into_owned(),
+    }
+}
+
+/// A git timestamp in RFC 3339, in the author's own offset (`Z` for UTC).
+pub fn rfc3339(time: git2::Time) -> String {
+    let offset = i64::from(time.offset_minutes());
+    let local = time.seconds() + offset * 60;
+    let days = local.div_euclid(86_400);
+    let secs = local.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let zone = if offset == 0 {
+        "Z".to_string()
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        format!("{sign}{:02}:{:02}", offset.abs() / 60, offset.abs() % 60)
+    };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}{zone}",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// True when git would call `bytes` binary.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
+}
+
+/// The 1-based lines of `new` that a line diff from `old` adds.
+pub fn added_lines(old: &[u8], new: &[u8]) -> anyhow::Result<LineSet> {
+    let mut opts = git2::DiffOptions::new();
+    opts.context_lines(0).interhunk_lines(0).force_text(true);
+    let patch = git2::Patch::from_buffers(old, None, new, None, Some(&mut opts))
+        .context("cannot diff two versions of a file")?;
+    let mut lines = LineSet::default();
+    // Without context lines, a hunk's new side is exactly the lines it adds.
+    for i in 0..patch.num_hunks() {
+        let (hunk, _) = patch.hunk(i).context("cannot read a diff hunk")?;
+        lines.push(u64::from(hunk.new_start()), u64::from(hunk.new_lines()));
+    }
+    Ok(lines)
+}
+
+/// One changed file: where it is now, its new content, and what it was before.
+pub struct Change<'a> {
+    pub path: &'a str,
+    pub new: &'a [u8],
+    /// The versions it is compared with (one a parent; none for a new file). Content
+    /// counts as added only when every one of them lacks it, so that a merge reports
+    /// what it brings itself, not what one side already had.
+    pub old: &'a [&'a [u8]],
+    pub commit: Option<&'a Arc<CommitInfo>>,
+}
+
+/// Scans the content a change adds and reports it to the collector: for text, the
+/// findings on added lines; for binary content, where lines mean nothing, the
+/// secrets no old version held.
+pub fn scan_change(ctx: &ScanContext, worker: &mut Worker, change: &Change) -> anyhow::Result<()> {
+    let meta = BlobMeta {
+        path: change.path,
+        commit: change.commit,
+        added_lines: None,
+    };
+    if change.old.is_empty() {
+        super::scan_bytes(ctx, worker, change.new, meta);
+        return Ok(());
+    }
+    let binary = is_binary(change.new) || change.old.iter().any(|old| is_binary(old));
+    if binary {
+        let mut known = HashSet::new();
+        for old in change.old {
+            find_in_bytes(ctx.scanner, worker, old, meta, &mut |found| {
+                known.insert(found.fingerprint);
+            });
+        }
+        find_in_bytes(ctx.scanner, worker, change.new, meta, &mut |found| {
+            if !known.contains(&found.fingerprint) {
+                ctx.collector.push(found);
+            }
+        });
+        return Ok(());
+    }
+    let mut added: Option<LineSet> = None;
+    for old in change.old {
+        let lines = added_lines(old, change.new).with_context(|| format!("`{}`", change.path))?;
+        added = Some(match added {
+            None => lines,
+            Some(before) => before.intersect(&lines),
+        });
+    }
+    let added = added.unwrap_or_default();
+    if added.is_empty() {
+        return Ok(());
+    }
+    super::scan_bytes(
+        ctx,
+        worker,
+        change.new,
+        BlobMeta {
+            added_lines: Some(&added),
+            ..meta
+        },
+    );
+    Ok(())
+}
+
+/// A fast, non-cryptographic hasher for object ids and paths: SipHash over millions
+/// of them is a measurable part of a history scan, and nothing here is keyed by
+/// untrusted input that could be crafted to collide (object ids are hashes already).
+#[derive(Default)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // murmur3's finaliser: every input bit reaches the low bits that pick a bucket.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.write(&n.to_le_bytes());
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write(&n.to_le_bytes());
+    }
+}
+
+/// Hash maps and sets keyed by object ids (or paths).
+pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
+pub type OidMap<V> = std::collections::HashMap<Oid, V, FastBuildHasher>;
+pub type OidSet = std::collections::HashSet<Oid, FastBuildHasher>;
+
+/// True for the id git writes for an all-zero object name (a new or deleted ref).
+pub fn is_null_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b == b'0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_rfc3339_in_the_authors_offset() {
+        assert_eq!(rfc3339(git2::Time::new(0, 0)), "1970-01-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(git2::Time::new(1_704_164_645, 0)),
+            "2024-01-02T03:04:05Z"
+        );
+        assert_eq!(
+            rfc3339(git2::Time::new(1_704_164_645, -330)),
+            "2024-01-01T21:34:05-05:30"
+        );
+        assert_eq!(
+            rfc3339(git2::Time::new(951_782_400, 60)),
+            "2000-02-29T01:00:00+01:00"
+        );
+    }
+
+    #[test]
+    fn added_lines_are_those_of_the_new_file() {
+        let lines = added_lines(b"a\nb\nc\n", b"a\nx\nb\nc\ny\n").unwrap();
+        assert!(!lines.contains(1));
+        assert!(lines.contains(2));
+        assert!(!lines.contains(3) && !lines.contains(4));
+        assert!(lines.contains(5));
+        assert!(added_lines(b"same\n", b"same\n").unwrap().is_empty());
+        let all = added_lines(b"", b"one\ntwo\n").unwrap();
+        assert!(all.contains(1) && all.contains(2));
+    }
+
+    #[test]
+    fn binary_means_a_nul_near_the_start() {
+        assert!(is_binary(b"PNG\0\x01"));
+        assert!(!is_binary(b"plain text\n"));
+    }
+
+    #[test]
+    fn null_ids_are_all_zeros() {
+        assert!(is_null_id("0000000000000000000000000000000000000000"));
+        assert!(!is_null_id("00000000000000000000000000000000000000a0"));
+        assert!(!is_null_id(""));
+    }
+}

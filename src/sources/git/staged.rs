@@ -1,0 +1,165 @@
+//! `--staged`: what `git commit` would add.
+//!
+//! The index is compared with HEAD's tree (no tree at all on an unborn HEAD, the first
+//! commit). Each added, modified, renamed or copied regular file is read from the
+//! index's blob and scanned, and only findings on the lines the change adds count,
+//! numbered as in the staged file. Deletions, submodules (not entered), symbolic links
+//! and intent-to-add entries (which stage no content) are passed over. Inside a git
+//! hook, `GIT_DIR` and `GIT_INDEX_FILE` name the repository and the index that
+//! `git commit` is about to write (`git commit -a` and `git commit FILE` use a
+//! temporary index), so they are honoured.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, FileMode, Index, Oid, Repository};
+
+use super::{is_missing, scan_change, Change};
+use crate::sources::{ScanContext, Source, Worker};
+
+/// The id of the empty blob: what an intent-to-add entry records.
+const EMPTY_BLOB: &str = "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391";
+
+/// Staged changes of one repository.
+#[derive(Clone, Debug)]
+pub struct StagedSource {
+    pub repo: PathBuf,
+}
+
+impl Source for StagedSource {
+    fn scan(&self, ctx: &ScanContext) -> anyhow::Result<()> {
+        let repo = open_for_hook(&self.repo)?;
+        if repo.is_bare() {
+            anyhow::bail!(
+                "`{}` is a bare repository: it has no index, so nothing is staged",
+                repo.path().display()
+            );
+        }
+        let index = match std::env::var_os("GIT_INDEX_FILE") {
+            Some(file) if !file.is_empty() => Index::open(Path::new(&file))
+                .with_context(|| format!("cannot read the index `{}`", file.to_string_lossy()))?,
+            _ => repo.index().context("cannot read the index")?,
+        };
+        let head = head_tree(&repo)?;
+        let mut opts = DiffOptions::new();
+        opts.ignore_submodules(true).skip_binary_check(true);
+        let mut diff = repo
+            .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))
+            .context("cannot compare the index with HEAD")?;
+        // Rename detection reads the blobs of added and deleted files; a missing one
+        // (a partial clone) only costs the rename, so the scan goes on.
+        let mut find = DiffFindOptions::new();
+        find.renames(true).copies(false);
+        if let Err(err) = diff.find_similar(Some(&mut find)) {
+            ctx.collector.warn(&format!(
+                "renames not detected, renamed files are scanned whole: {}",
+                err.message()
+            ));
+        }
+        let empty = Oid::from_str(EMPTY_BLOB).expect("a valid object id");
+        let mut worker = Worker::default();
+        for delta in diff.deltas() {
+            if !matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            ) {
+                continue;
+            }
+            let new = delta.new_file();
+            if !is_regular(new.mode()) || new.id() == empty || new.id().is_zero() {
+                continue;
+            }
+            let path = new
+                .path()
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if ctx.collector.suppressor().path_allowed(&path) {
+                continue;
+            }
+            let blob = match repo.find_blob(new.id()) {
+                Ok(blob) => blob,
+                Err(err) => {
+                    ctx.collector.error(
+                        &path,
+                        &format!(
+                            "cannot read the staged blob {}: {}",
+                            new.id(),
+                            err.message()
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if let Some(limit) = ctx.max_file_size {
+                if blob.size() as u64 > limit {
+                    ctx.collector.warn(&format!(
+                        "`{path}`: skipped, {} bytes is over --max-file-size {limit}",
+                        blob.size()
+                    ));
+                    continue;
+                }
+            }
+            let old_file = delta.old_file();
+            let old_blob = if delta.status() != Delta::Added && is_regular(old_file.mode()) {
+                match repo.find_blob(old_file.id()) {
+                    Ok(blob) => Some(blob),
+                    Err(err) if is_missing(&err) => {
+                        ctx.collector.warn(&format!(
+                            "`{path}`: HEAD's version {} is not in the local object database; the whole staged file is scanned",
+                            old_file.id()
+                        ));
+                        None
+                    }
+                    Err(err) => {
+                        ctx.collector.error(&path, err.message());
+                        continue;
+                    }
+                }
+            } else {
+                None
+            };
+            let old: Vec<&[u8]> = old_blob.iter().map(|b| b.content()).collect();
+            ctx.collector.add_file(blob.size() as u64);
+            let change = Change {
+                path: &path,
+                new: blob.content(),
+                old: &old,
+                commit: None,
+            };
+            if let Err(err) = scan_change(ctx, &mut worker, &change) {
+                ctx.collector.error(&path, &format!("{err:#}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Inside a git hook `GIT_DIR` names the repository (and may be relative to the
+/// folder git runs the hook in); elsewhere the repository is found from `path`.
+fn open_for_hook(path: &Path) -> anyhow::Result<Repository> {
+    match std::env::var_os("GIT_DIR") {
+        Some(dir) if !dir.is_empty() => Repository::open_from_env().with_context(|| {
+            format!(
+                "cannot open the repository that `GIT_DIR` names: `{}`",
+                dir.to_string_lossy()
+            )
+        }),
+        _ => super::open(path),
+    }
+}
+
+/// HEAD's tree, or none on an unborn branch (before the first commit).
+fn head_tree(repo: &Repository) -> anyhow::Result<Option<git2::Tree<'_>>> {
+    match repo.head() {
+        Ok(head) => Ok(Some(
+            head.peel_to_tree().context("cannot read HEAD's tree")?,
+        )),
+        Err(err) if matches!(err.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
+        Err(err) => Err(err).context("cannot read HEAD"),
+    }
+}
+
+/// Regular files hold content worth scanning; links hold a path, gitlinks a commit.
+fn is_regular(mode: FileMode) -> bool {
+    matches!(mode, FileMode::Blob | FileMode::BlobExecutable)
+}
