@@ -35,7 +35,7 @@ impl Source for StagedSource {
                 repo.path().display()
             );
         }
-        let mut index = match std::env::var_os("GIT_INDEX_FILE") {
+        let index = match std::env::var_os("GIT_INDEX_FILE") {
             Some(file) if !file.is_empty() => Index::open(Path::new(&file))
                 .with_context(|| format!("cannot read the index `{}`", file.to_string_lossy()))?,
             _ => repo.index().context("cannot read the index")?,
@@ -44,7 +44,7 @@ impl Source for StagedSource {
         let mut opts = DiffOptions::new();
         opts.ignore_submodules(true).skip_binary_check(true);
         let mut diff = repo
-            .diff_tree_to_index(head.as_ref(), Some(&mut index), Some(&mut opts))
+            .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))
             .context("cannot compare the index with HEAD")?;
         // Rename detection reads the blobs of added and deleted files; a missing one
         // (a partial clone) only costs the rename, so the scan goes on.
