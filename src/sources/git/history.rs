@@ -15,9 +15,9 @@
 //! named in a warning and skipped; the scan goes on.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
@@ -36,12 +36,14 @@ use crate::sources::{find_in_bytes, BlobMeta, ScanContext, Source, Worker};
 const BATCH: usize = 128;
 /// Bytes of a pack mapped at once, and in all.
 const MWINDOW_SIZE: usize = 32 << 20;
-const MWINDOW_MAPPED_LIMIT: usize = 96 << 20;
+const MWINDOW_MAPPED_LIMIT: usize = 64 << 20;
+/// `git cat-file` processes a history scan runs at most.
+const MAX_GIT_PROCESSES: usize = 4;
 /// Set (to anything) to read every blob with libgit2, without a `git` process.
 pub const NO_GIT_PROCESS: &str = "KEYGATE_NO_GIT_PROCESS";
 /// Blob buffers kept for reuse, and the largest kept.
-const POOLED_BUFFERS: usize = 64;
-const POOLED_BUFFER: usize = 4 << 20;
+const POOLED_BUFFERS: usize = 32;
+const POOLED_BUFFER: usize = 256 << 10;
 /// Missing objects named one by one in the warning; more are counted.
 const MISSING_NAMED: usize = 50;
 
@@ -177,65 +179,88 @@ fn with_libgit2<T>(
     })
 }
 
-/// Walks the history while `git cat-file --batch-all-objects` streams every object
-/// of the database in pack order and a pool of threads scans the blobs. Returns the
-/// walk and the blobs streamed, or `None` (nothing scanned) when git cannot run here.
+/// Walks the history while `git cat-file --batch` processes stream every blob of
+/// the database in pack order and a pool of threads scans them. Returns the walk and
+/// the blobs streamed, or `None` (nothing scanned) when git cannot run here.
 ///
-/// Why a git process: reading every blob is the hot path of a history scan, and
+/// Why git processes: reading every blob is the hot path of a history scan, and
 /// libgit2 reads deltified blobs several times slower than git does in pack order
-/// (measured on git/git: see `benches/history.sh`). Blobs no ref reaches are
-/// streamed too and scanned, but dropped: no path or commit holds them. Nothing is
-/// fetched: the stream lists local objects only, and `GIT_NO_LAZY_FETCH` is set.
+/// (measured on git/git: see `benches/history.sh`). The blobs are listed first
+/// (`--batch-check`, which inflates nothing) and split into contiguous runs of the
+/// pack, one process a run, so that inflating uses every core. Blobs no ref
+/// reaches are scanned too, and dropped: no path or commit holds them. Nothing is
+/// fetched: only objects listed as local are asked for, with `GIT_NO_LAZY_FETCH`.
 fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, OidSet)> {
-    let mut child = Command::new("git")
-        .arg("--git-dir")
-        .arg(repo.path())
-        .args([
-            "--no-replace-objects",
-            "-c",
-            "core.packedGitLimit=128m",
-            "-c",
-            "core.packedGitWindowSize=32m",
-            "-c",
-            "core.deltaBaseCacheLimit=48m",
-            "cat-file",
-            "--batch-all-objects",
-            "--batch",
-            "--unordered",
-        ])
-        .env("GIT_NO_LAZY_FETCH", "1")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_OBJECT_DIRECTORY")
-        .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let stdout = child.stdout.take()?;
-    widen_pipe(&stdout);
-    let mut stderr = child.stderr.take()?;
+    let blobs = list_blobs(repo)?;
+    let processes = shared.ctx.threads.clamp(1, MAX_GIT_PROCESSES);
+    let run = blobs.len().div_ceil(processes).max(1);
+    let mut children = Vec::new();
+    for part in blobs.chunks(run) {
+        let mut child = git(repo)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        let stdin = child.stdin.take()?;
+        let stdout = child.stdout.take()?;
+        widen_pipe(&stdout);
+        let stderr = child.stderr.take()?;
+        children.push((child, part, stdin, stdout, stderr));
+    }
     let threads = shared.ctx.threads.max(1);
     let (sender, receiver) = sync_channel::<(Oid, Vec<u8>)>(threads * 16);
     let queue = Mutex::new(receiver);
+    let mut waits = Vec::new();
     let (walk, seen, errors) = std::thread::scope(|scope| {
-        let reader = scope.spawn(|| read_stream(stdout, sender, shared));
-        let errors = scope.spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
+        let mut readers = Vec::new();
+        let mut errors = Vec::new();
+        for (child, part, stdin, stdout, mut stderr) in children {
+            scope.spawn(move || write_ids(stdin, part));
+            let sender = sender.clone();
+            readers.push(scope.spawn(move || read_stream(stdout, sender, shared)));
+            errors.push(scope.spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            }));
+            waits.push(child);
+        }
+        drop(sender);
         let workers: Vec<_> = (0..threads)
             .map(|_| scope.spawn(|| scan_streamed(shared, &queue)))
             .collect();
         let walk = walk(repo, tips, None, shared);
-        let seen = reader.join().unwrap_or_else(|_| Ok(OidSet::default()));
+        let mut seen = OidSet::default();
+        let mut failed = false;
+        for reader in readers {
+            match reader.join() {
+                Ok(Ok(part)) => seen.extend(part),
+                _ => failed = true,
+            }
+        }
         for worker in workers {
             let _ = worker.join();
         }
-        (walk, seen, errors.join().unwrap_or_default())
+        let mut text: Vec<String> = errors
+            .into_iter()
+            .filter_map(|e| e.join().ok())
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        if failed && text.is_empty() {
+            text.push("its output could not be read".into());
+        }
+        (walk, seen, text)
     });
-    let status = child.wait();
+    let mut errors = errors;
+    for mut child in waits {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => errors.push(format!("`git cat-file` exited with {status}")),
+            Err(err) => errors.push(err.to_string()),
+        }
+    }
     let walk = match walk {
         Ok(walk) => walk,
         Err(err) => {
@@ -243,17 +268,71 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
             return None;
         }
     };
-    let seen = match (status, seen) {
-        (Ok(status), Ok(seen)) if status.success() => seen,
-        (_, seen) => {
-            shared.ctx.collector.warn(&format!(
-                "`git cat-file` did not stream the objects ({}); reading them with libgit2",
-                errors.trim().lines().next().unwrap_or("no message")
-            ));
-            seen.unwrap_or_default()
-        }
-    };
+    if let Some(first) = errors.first() {
+        shared.ctx.collector.warn(&format!(
+            "`git cat-file` did not stream every object ({}); the rest is read with libgit2",
+            first.trim().lines().next().unwrap_or("no message")
+        ));
+    }
     Some((walk, seen))
+}
+
+/// A `git` command on this repository's database alone, with bounded memory.
+fn git(repo: &Repository) -> Command {
+    let mut command = Command::new("git");
+    command
+        .arg("--git-dir")
+        .arg(repo.path())
+        .args([
+            "--no-replace-objects",
+            "-c",
+            "core.packedGitLimit=96m",
+            "-c",
+            "core.packedGitWindowSize=32m",
+            "-c",
+            "core.deltaBaseCacheLimit=32m",
+        ])
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_OBJECT_DIRECTORY")
+        .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+    command
+}
+
+/// Every blob of the local database, in pack order; `None` if git cannot list them.
+fn list_blobs(repo: &Repository) -> Option<Vec<Oid>> {
+    let out = git(repo)
+        .args([
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname) %(objecttype)",
+            "--unordered",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut blobs = Vec::new();
+    for line in out.stdout.split(|&b| b == b'\n') {
+        if let Some(id) = line.strip_suffix(b" blob") {
+            blobs.push(Oid::from_str(std::str::from_utf8(id).ok()?).ok()?);
+        }
+    }
+    Some(blobs)
+}
+
+/// Feeds object ids to `git cat-file --batch`, one a line.
+fn write_ids(stdin: ChildStdin, ids: &[Oid]) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdin);
+    for id in ids {
+        if writeln!(out, "{id}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
 }
 
 /// A pipe of 64 KiB (the Linux default) costs a context switch for every few blobs;
