@@ -471,3 +471,27 @@ fn partial_clones_read_only_what_is_local() {
     };
     assert_eq!(packs(&before), packs(&after), "nothing was fetched");
 }
+
+/// At the pre-push stage the `pre-commit` framework names the pushed commits in
+/// `PRE_COMMIT_FROM_REF` and `PRE_COMMIT_TO_REF`; `--staged` then scans that range,
+/// with nothing staged at all.
+#[test]
+fn pre_commit_push_refs_turn_staged_into_a_range() {
+    let env = TestEnv::git_repo();
+    env.write("README.md", "hello\n");
+    let base = env.commit_all("start");
+    env.write("app.py", key_line(21));
+    let leak = env.commit_all("leak");
+    env.keygate().args(["scan", "--staged"]).assert().code(0);
+    let out = env
+        .keygate()
+        .env("PRE_COMMIT_FROM_REF", &base)
+        .env("PRE_COMMIT_TO_REF", &leak)
+        .args(["scan", "--staged", "--format", "json"])
+        .output()
+        .expect("keygate runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(places(&report), vec![("app.py".to_string(), 1)]);
+    assert_eq!(report["findings"][0]["commit"]["id"], leak.as_str());
+}
