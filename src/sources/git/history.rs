@@ -2,20 +2,26 @@
 //! blob scanned once.
 //!
 //! One thread walks the commits, parents before children, and their trees; a tree is
-//! read once for each path it appears at, so the walk costs the distinct trees, not
+//! read once for each path it appears at, raw, and only the entries that differ from
+//! the previous tree at that path are looked at, so the walk costs the changes, not
 //! commits times files. It records, for each blob, the paths that hold it and the
-//! first commit (in that order: the oldest) that holds it there, and hands each new
-//! blob to a pool of scanning threads as soon as it is found; each of those opens its
-//! own repository (a `git2::Repository` is `Send` but not `Sync`). Findings wait until
-//! the walk ends: only then is each known at all its paths, and attributed to the
-//! oldest commit that introduced it, so a secret is reported once a path. Commit
-//! details are read only for the commits that findings name.
+//! first commit (in that order: the oldest) that holds it there.
+//!
+//! Meanwhile the blobs are read and scanned by a pool of threads. With every ref to
+//! scan, `git cat-file --batch` processes stream every local blob in pack order (see
+//! [`stream`] for why); with `--rev`, or without git, the walk hands each new blob to
+//! threads that read it with libgit2, each with its own repository (a
+//! `git2::Repository` is `Send` but not `Sync`). Findings wait until the walk ends:
+//! only then is each blob known at all its paths, and each secret attributed, once a
+//! path, to the oldest commit that introduced it. Commit details are read only for
+//! the commits that findings name.
 //!
 //! Objects missing from the local database (a partial clone, a damaged mirror) are
 //! named in a warning and skipped; the scan goes on.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::iter::Peekable;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -23,8 +29,6 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use std::iter::Peekable;
-
 use git2::{ObjectType, Odb, OdbObject, Oid, Repository, Sort};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
