@@ -53,4 +53,4 @@ if [ -x "$peers/kingfisher" ]; then
     measure kingfisher "$peers/kingfisher" scan "$repo" --git-history full --no-validate \
         --no-update-check --format json --output "$out/kingfisher.json"
 fi
-grep -h "warning" "$out/keygate.out" 2>/dev/null | cut -c1-300 || true
+grep -h "warning" "$out/keygate.time" 2>/dev/null | cut -c1-300 || true

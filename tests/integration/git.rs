@@ -229,15 +229,26 @@ fn history_finds_a_deleted_key_with_its_commit() {
     env.write("app.py", "print('bye')\n");
     env.keygate().args(["scan", "--staged"]).assert().code(0);
 
-    let (report, code) = json_report(&env, env.path(), &["scan", "--history"]);
-    assert_eq!(code, 1);
-    assert_eq!(places(&report), vec![("app.py".to_string(), 2)]);
-    let commit = &report["findings"][0]["commit"];
-    assert_eq!(commit["id"], added.as_str());
-    assert_eq!(commit["author"], "Test User");
-    assert_eq!(commit["email"], "test@example.com");
-    assert_eq!(commit["date"], "2024-01-02T03:04:05Z");
-    assert_eq!(commit["summary"], "add the client");
+    // Both ways of reading blobs: a `git cat-file` stream, and libgit2 alone.
+    for no_git_process in [false, true] {
+        let mut cmd = env.keygate();
+        if no_git_process {
+            cmd.env("KEYGATE_NO_GIT_PROCESS", "1");
+        }
+        let out = cmd
+            .args(["scan", "--history", "--format", "json"])
+            .output()
+            .expect("keygate runs");
+        assert_eq!(out.status.code(), Some(1));
+        let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(places(&report), vec![("app.py".to_string(), 2)]);
+        let commit = &report["findings"][0]["commit"];
+        assert_eq!(commit["id"], added.as_str());
+        assert_eq!(commit["author"], "Test User");
+        assert_eq!(commit["email"], "test@example.com");
+        assert_eq!(commit["date"], "2024-01-02T03:04:05Z");
+        assert_eq!(commit["summary"], "add the client");
+    }
 }
 
 /// The same blob at two paths is reported at both; `--rev` limits the walk to what a
@@ -357,13 +368,18 @@ fn history_survives_a_missing_object() {
         .join(&lost[..2])
         .join(&lost[2..]);
     std::fs::remove_file(&object).expect("the blob is a loose object");
-    env.keygate()
-        .args(["scan", "--history"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("keep.py"))
-        .stderr(predicate::str::contains(lost.as_str()))
-        .stderr(predicate::str::contains("`lost.txt`"));
+    for no_git_process in [false, true] {
+        let mut cmd = env.keygate();
+        if no_git_process {
+            cmd.env("KEYGATE_NO_GIT_PROCESS", "1");
+        }
+        cmd.args(["scan", "--history"])
+            .assert()
+            .code(1)
+            .stdout(predicate::str::contains("keep.py"))
+            .stderr(predicate::str::contains(lost.as_str()))
+            .stderr(predicate::str::contains("`lost.txt`"));
+    }
 }
 
 /// A shallow clone and a bare clone are scanned like any repository; an empty one
@@ -454,4 +470,28 @@ fn partial_clones_read_only_what_is_local() {
             .map(str::to_string)
     };
     assert_eq!(packs(&before), packs(&after), "nothing was fetched");
+}
+
+/// At the pre-push stage the `pre-commit` framework names the pushed commits in
+/// `PRE_COMMIT_FROM_REF` and `PRE_COMMIT_TO_REF`; `--staged` then scans that range,
+/// with nothing staged at all.
+#[test]
+fn pre_commit_push_refs_turn_staged_into_a_range() {
+    let env = TestEnv::git_repo();
+    env.write("README.md", "hello\n");
+    let base = env.commit_all("start");
+    env.write("app.py", key_line(21));
+    let leak = env.commit_all("leak");
+    env.keygate().args(["scan", "--staged"]).assert().code(0);
+    let out = env
+        .keygate()
+        .env("PRE_COMMIT_FROM_REF", &base)
+        .env("PRE_COMMIT_TO_REF", &leak)
+        .args(["scan", "--staged", "--format", "json"])
+        .output()
+        .expect("keygate runs");
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(places(&report), vec![("app.py".to_string(), 1)]);
+    assert_eq!(report["findings"][0]["commit"]["id"], leak.as_str());
 }

@@ -295,3 +295,43 @@ fn the_pre_commit_framework_runs_the_manifest() {
     assert!(text(&out).contains("openai.project-key"), "{}", text(&out));
     assert!(text(&out).contains("app.py"), "{}", text(&out));
 }
+
+/// A foreign pre-push hook kept by `--force` still runs first and still reads git's
+/// lines on its standard input; keygate's hook reads the same lines after it.
+#[test]
+fn a_kept_pre_push_hook_still_gets_its_input() {
+    let env = TestEnv::git_repo();
+    let remote = TestEnv::new();
+    git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = remote.path().to_str().expect("a UTF-8 path").to_string();
+    env.git(&["remote", "add", "origin", &url]);
+    let foreign = env.write(
+        ".git/hooks/pre-push",
+        "#!/bin/sh\ncat > \"$(git rev-parse --git-dir)/pushed-lines\"\n",
+    );
+    make_executable(&foreign);
+    env.keygate()
+        .args(["install", "--pre-push", "--force"])
+        .assert()
+        .code(0);
+    env.write("README.md", "hello\n");
+    let head = env.commit_all("clean");
+    let out = git_try(env.path(), &["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lines =
+        std::fs::read_to_string(env.path().join(".git/pushed-lines")).expect("the kept hook ran");
+    assert!(
+        lines.starts_with(&format!("refs/heads/main {head} refs/heads/main ")),
+        "{lines}"
+    );
+
+    env.write("leak.py", key_line(35));
+    env.git(&["add", "leak.py"]);
+    env.git(&["commit", "-q", "--no-verify", "-m", "leak"]);
+    let out = git_try(env.path(), &["push", "-q", "origin", "main"]);
+    assert!(
+        !out.status.success(),
+        "the push went through: {}",
+        text(&out)
+    );
+}

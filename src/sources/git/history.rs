@@ -2,28 +2,34 @@
 //! blob scanned once.
 //!
 //! One thread walks the commits, parents before children, and their trees; a tree is
-//! read once for each path it appears at, so the walk costs the distinct trees, not
+//! read once for each path it appears at, raw, and only the entries that differ from
+//! the previous tree at that path are looked at, so the walk costs the changes, not
 //! commits times files. It records, for each blob, the paths that hold it and the
-//! first commit (in that order: the oldest) that holds it there, and hands each new
-//! blob to a pool of scanning threads as soon as it is found; each of those opens its
-//! own repository (a `git2::Repository` is `Send` but not `Sync`). Findings wait until
-//! the walk ends: only then is each known at all its paths, and attributed to the
-//! oldest commit that introduced it, so a secret is reported once a path. Commit
-//! details are read only for the commits that findings name.
+//! first commit (in that order: the oldest) that holds it there.
+//!
+//! Meanwhile the blobs are read and scanned by a pool of threads. With every ref to
+//! scan, `git cat-file --batch` processes stream every local blob in pack order (see
+//! [`stream`] for why); with `--rev`, or without git, the walk hands each new blob to
+//! threads that read it with libgit2, each with its own repository (a
+//! `git2::Repository` is `Send` but not `Sync`). Findings wait until the walk ends:
+//! only then is each blob known at all its paths, and each secret attributed, once a
+//! path, to the oldest commit that introduced it. Commit details are read only for
+//! the commits that findings name.
 //!
 //! Objects missing from the local database (a partial clone, a damaged mirror) are
 //! named in a warning and skipped; the scan goes on.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::iter::Peekable;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
-use std::iter::Peekable;
-
-use git2::{ObjectType, Oid, Repository, Sort, Tree, TreeEntry, TreeIter};
+use git2::{ObjectType, Odb, OdbObject, Oid, Repository, Sort};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{commit_info, is_missing, OidMap, OidSet};
@@ -34,7 +40,14 @@ use crate::sources::{find_in_bytes, BlobMeta, ScanContext, Source, Worker};
 const BATCH: usize = 128;
 /// Bytes of a pack mapped at once, and in all.
 const MWINDOW_SIZE: usize = 32 << 20;
-const MWINDOW_MAPPED_LIMIT: usize = 160 << 20;
+const MWINDOW_MAPPED_LIMIT: usize = 64 << 20;
+/// `git cat-file` processes a history scan runs at most.
+const MAX_GIT_PROCESSES: usize = 4;
+/// Set (to anything) to read every blob with libgit2, without a `git` process.
+pub const NO_GIT_PROCESS: &str = "KEYGATE_NO_GIT_PROCESS";
+/// Blob buffers kept for reuse, and the largest kept.
+const POOLED_BUFFERS: usize = 32;
+const POOLED_BUFFER: usize = 256 << 10;
 /// Missing objects named one by one in the warning; more are counted.
 const MISSING_NAMED: usize = 50;
 
@@ -70,11 +83,12 @@ struct Walk {
 struct Shared<'a> {
     ctx: &'a ScanContext<'a>,
     git_dir: &'a Path,
-    queue: Mutex<Receiver<Vec<Oid>>>,
     found: Mutex<Vec<(Oid, Vec<Finding>)>>,
     missing: Mutex<Vec<Oid>>,
     bar: ProgressBar,
-    scanned: AtomicU64,
+    /// Blob buffers the scanners are done with, for the stream reader to refill:
+    /// fresh allocations of gigabytes cost page faults.
+    buffers: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Source for HistorySource {
@@ -83,45 +97,52 @@ impl Source for HistorySource {
         // which reads every blob, that is a second pass over gigabytes for nothing the
         // scan needs (pack checksums already guard against corruption in transit).
         git2::opts::strict_hash_verification(false);
-        // Each tree and blob is read once, so libgit2's object cache keeps only
-        // commits (which the walk reads twice); and packs are mapped in bounded windows so that peak
-        // memory does not grow with the pack.
+        // Each object is read once, so libgit2's object cache would only cost memory
+        // and locking; and packs are mapped in bounded windows so that peak memory
+        // does not grow with the pack.
+        git2::opts::enable_caching(false);
         // SAFETY: set before this scan opens any repository, from the one thread
         // that uses libgit2 at this point.
         unsafe {
-            git2::opts::set_cache_object_limit(ObjectType::Tree, 0)?;
-            git2::opts::set_cache_object_limit(ObjectType::Blob, 0)?;
             git2::opts::set_mwindow_size(MWINDOW_SIZE)?;
             git2::opts::set_mwindow_mapped_limit(MWINDOW_MAPPED_LIMIT)?;
         }
         let repo = super::open(&self.repo)?;
         let tips = self.tips(&repo, ctx)?;
-        let bar = progress_bar(self.progress);
-        let (sender, receiver) = sync_channel::<Vec<Oid>>(ctx.threads * 4);
         let shared = Shared {
             ctx,
             git_dir: repo.path(),
-            queue: Mutex::new(receiver),
             found: Mutex::new(Vec::new()),
             missing: Mutex::new(Vec::new()),
-            bar,
-            scanned: AtomicU64::new(0),
+            bar: progress_bar(self.progress),
+            buffers: Mutex::new(Vec::new()),
         };
-        let walk = std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..ctx.threads.max(1))
-                .map(|_| scope.spawn(|| scan_blobs(&shared)))
-                .collect();
-            let walk = walk(&repo, &tips, sender, &shared);
-            for worker in workers {
-                if let Err(err) = worker
-                    .join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a scanning thread panicked")))
-                {
-                    ctx.collector.error("history", &format!("{err:#}"));
-                }
+        // With every ref to scan, git itself streams every object of the database
+        // while the walk runs (see `stream`); what it did not stream (a missing
+        // object, or all of them if it could not run) is read with libgit2 after.
+        let streamed = if self.revs.is_empty() && std::env::var_os(NO_GIT_PROCESS).is_none() {
+            stream(&repo, &tips, &shared)
+        } else {
+            None
+        };
+        let walk = match streamed {
+            Some((walk, seen)) => {
+                let rest: Vec<Oid> = walk
+                    .blobs
+                    .keys()
+                    .filter(|oid| !seen.contains(oid))
+                    .copied()
+                    .collect();
+                with_libgit2(&shared, |sender| {
+                    for chunk in rest.chunks(BATCH) {
+                        let _ = sender.send(chunk.to_vec());
+                    }
+                    Ok(())
+                })?;
+                walk
             }
-            walk
-        })?;
+            None => with_libgit2(&shared, |sender| walk(&repo, &tips, Some(sender), &shared))?,
+        };
         shared.bar.finish_and_clear();
         let mut missing = walk.missing.clone();
         missing.extend(
@@ -134,6 +155,304 @@ impl Source for HistorySource {
         let found = shared.found.into_inner().unwrap_or_else(|p| p.into_inner());
         attribute(ctx, &repo, &walk, found)
     }
+}
+
+/// Runs `produce` (which sends blob ids) beside a pool of threads that read those
+/// blobs with libgit2 and scan them.
+fn with_libgit2<T>(
+    shared: &Shared,
+    produce: impl FnOnce(SyncSender<Vec<Oid>>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let threads = shared.ctx.threads.max(1);
+    let (sender, receiver) = sync_channel::<Vec<Oid>>(threads * 4);
+    let queue = Mutex::new(receiver);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| scan_blobs(shared, &queue)))
+            .collect();
+        let produced = produce(sender);
+        for worker in workers {
+            if let Err(err) = worker
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("a scanning thread panicked")))
+            {
+                shared.ctx.collector.error("history", &format!("{err:#}"));
+            }
+        }
+        produced
+    })
+}
+
+/// Walks the history while `git cat-file --batch` processes stream every blob of
+/// the database in pack order and a pool of threads scans them. Returns the walk and
+/// the blobs streamed, or `None` (nothing scanned) when git cannot run here.
+///
+/// Why git processes: reading every blob is the hot path of a history scan, and
+/// libgit2 reads deltified blobs several times slower than git does in pack order
+/// (measured on git/git: see `benches/history.sh`). The blobs are listed first
+/// (`--batch-check`, which inflates nothing) and split into contiguous runs of the
+/// pack, one process a run, so that inflating uses every core. Blobs no ref
+/// reaches are scanned too, and dropped: no path or commit holds them. Nothing is
+/// fetched: only objects listed as local are asked for, with `GIT_NO_LAZY_FETCH`.
+fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, OidSet)> {
+    let blobs = list_blobs(repo)?;
+    let processes = shared.ctx.threads.clamp(1, MAX_GIT_PROCESSES);
+    let run = blobs.len().div_ceil(processes).max(1);
+    let mut children = Vec::new();
+    for part in blobs.chunks(run) {
+        let mut child = git(repo)
+            .args(["cat-file", "--batch"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .ok()?;
+        let stdin = child.stdin.take()?;
+        let stdout = child.stdout.take()?;
+        widen_pipe(&stdout);
+        let stderr = child.stderr.take()?;
+        children.push((child, part, stdin, stdout, stderr));
+    }
+    let threads = shared.ctx.threads.max(1);
+    let (sender, receiver) = sync_channel::<(Oid, Vec<u8>)>(threads * 16);
+    let queue = Mutex::new(receiver);
+    let mut waits = Vec::new();
+    let (walk, seen, errors) = std::thread::scope(|scope| {
+        let mut readers = Vec::new();
+        let mut errors = Vec::new();
+        for (child, part, stdin, stdout, mut stderr) in children {
+            scope.spawn(move || write_ids(stdin, part));
+            let sender = sender.clone();
+            readers.push(scope.spawn(move || read_stream(stdout, sender, shared)));
+            errors.push(scope.spawn(move || {
+                let mut text = String::new();
+                let _ = stderr.read_to_string(&mut text);
+                text
+            }));
+            waits.push(child);
+        }
+        drop(sender);
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| scan_streamed(shared, &queue)))
+            .collect();
+        let walk = walk(repo, tips, None, shared);
+        let mut seen = OidSet::default();
+        let mut failed = false;
+        for reader in readers {
+            match reader.join() {
+                Ok(Ok(part)) => seen.extend(part),
+                _ => failed = true,
+            }
+        }
+        for worker in workers {
+            let _ = worker.join();
+        }
+        let mut text: Vec<String> = errors
+            .into_iter()
+            .filter_map(|e| e.join().ok())
+            .filter(|t| !t.trim().is_empty())
+            .collect();
+        if failed && text.is_empty() {
+            text.push("its output could not be read".into());
+        }
+        (walk, seen, text)
+    });
+    let mut errors = errors;
+    for mut child in waits {
+        match child.wait() {
+            Ok(status) if status.success() => {}
+            Ok(status) => errors.push(format!("`git cat-file` exited with {status}")),
+            Err(err) => errors.push(err.to_string()),
+        }
+    }
+    let walk = match walk {
+        Ok(walk) => walk,
+        Err(err) => {
+            shared.ctx.collector.error("history", &format!("{err:#}"));
+            return None;
+        }
+    };
+    if let Some(first) = errors.first() {
+        shared.ctx.collector.warn(&format!(
+            "`git cat-file` did not stream every object ({}); the rest is read with libgit2",
+            first.trim().lines().next().unwrap_or("no message")
+        ));
+    }
+    Some((walk, seen))
+}
+
+/// A `git` command on this repository's database alone, with bounded memory.
+fn git(repo: &Repository) -> Command {
+    let mut command = Command::new("git");
+    command
+        .arg("--git-dir")
+        .arg(repo.path())
+        .args([
+            "--no-replace-objects",
+            "-c",
+            "core.packedGitLimit=96m",
+            "-c",
+            "core.packedGitWindowSize=32m",
+            "-c",
+            "core.deltaBaseCacheLimit=32m",
+        ])
+        .env("GIT_NO_LAZY_FETCH", "1")
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_OBJECT_DIRECTORY")
+        .env_remove("GIT_ALTERNATE_OBJECT_DIRECTORIES");
+    command
+}
+
+/// Every blob of the local database, in pack order; `None` if git cannot list them.
+fn list_blobs(repo: &Repository) -> Option<Vec<Oid>> {
+    let out = git(repo)
+        .args([
+            "cat-file",
+            "--batch-all-objects",
+            "--batch-check=%(objectname) %(objecttype)",
+            "--unordered",
+        ])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let mut blobs = Vec::new();
+    for line in out.stdout.split(|&b| b == b'\n') {
+        if let Some(id) = line.strip_suffix(b" blob") {
+            blobs.push(Oid::from_str(std::str::from_utf8(id).ok()?).ok()?);
+        }
+    }
+    Some(blobs)
+}
+
+/// Feeds object ids to `git cat-file --batch`, one a line.
+fn write_ids(stdin: ChildStdin, ids: &[Oid]) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdin);
+    for id in ids {
+        if writeln!(out, "{id}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+}
+
+/// A pipe of 64 KiB (the Linux default) costs a context switch for every few blobs;
+/// a wider one lets git and the reader run in longer strides. Best effort.
+#[cfg(target_os = "linux")]
+fn widen_pipe(pipe: &ChildStdout) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: F_SETPIPE_SZ on a pipe we own only changes its capacity; a failure
+    // (a lower system limit) leaves the pipe as it was.
+    unsafe {
+        libc::fcntl(pipe.as_raw_fd(), libc::F_SETPIPE_SZ, 1 << 20);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn widen_pipe(_: &ChildStdout) {}
+
+/// Reads `git cat-file --batch` output: a header line `<id> <type> <size>`, the
+/// content, a newline. Blobs go to the scanners; returns the ids of the blobs read.
+fn read_stream(
+    stdout: ChildStdout,
+    sender: SyncSender<(Oid, Vec<u8>)>,
+    shared: &Shared,
+) -> std::io::Result<OidSet> {
+    let mut reader = BufReader::with_capacity(1 << 20, stdout);
+    let mut seen = OidSet::default();
+    let mut header = Vec::new();
+    let invalid =
+        |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
+    loop {
+        header.clear();
+        if reader.read_until(b'\n', &mut header)? == 0 {
+            return Ok(seen);
+        }
+        let line =
+            std::str::from_utf8(&header).map_err(|_| invalid("a header that is not UTF-8"))?;
+        let mut parts = line.trim_end().split(' ');
+        let (Some(id), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+            // `<id> missing` cannot come from --batch-all-objects; skip it anyway.
+            continue;
+        };
+        let size: u64 = size.parse().map_err(|_| invalid("a bad object size"))?;
+        let oid = Oid::from_str(id).map_err(|_| invalid("a bad object id"))?;
+        let too_big = shared.ctx.max_file_size.is_some_and(|limit| size > limit);
+        if kind == "blob" && !too_big {
+            let mut content = shared
+                .buffers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .unwrap_or_default();
+            content.clear();
+            content.reserve(size as usize);
+            (&mut reader).take(size).read_to_end(&mut content)?;
+            seen.insert(oid);
+            if sender.send((oid, content)).is_err() {
+                return Ok(seen);
+            }
+        } else {
+            if kind == "blob" {
+                seen.insert(oid);
+                shared
+                    .ctx
+                    .collector
+                    .counters
+                    .skipped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink())?;
+        }
+        let mut newline = [0u8; 1];
+        reader.read_exact(&mut newline)?;
+    }
+}
+
+/// A scanning thread for streamed blobs.
+fn scan_streamed(shared: &Shared, queue: &Mutex<Receiver<(Oid, Vec<u8>)>>) {
+    let mut worker = Worker::default();
+    let mut findings = Vec::new();
+    loop {
+        let item = {
+            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+            queue.recv()
+        };
+        let Ok((oid, content)) = item else { return };
+        scan_blob(shared, &mut worker, &mut findings, oid, &content);
+        if content.capacity() <= POOLED_BUFFER {
+            let mut pool = shared.buffers.lock().unwrap_or_else(|p| p.into_inner());
+            if pool.len() < POOLED_BUFFERS {
+                pool.push(content);
+            }
+        }
+    }
+}
+
+/// Scans one blob and keeps its findings, which get paths and commits later.
+fn scan_blob(
+    shared: &Shared,
+    worker: &mut Worker,
+    findings: &mut Vec<Finding>,
+    oid: Oid,
+    bytes: &[u8],
+) {
+    let ctx = shared.ctx;
+    find_in_bytes(ctx.scanner, worker, bytes, BlobMeta::path(""), &mut |f| {
+        findings.push(f)
+    });
+    ctx.collector.add_blob(bytes.len() as u64);
+    if !findings.is_empty() {
+        shared
+            .found
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((oid, std::mem::take(findings)));
+    }
+    shared.bar.inc(1);
 }
 
 impl HistorySource {
@@ -166,8 +485,8 @@ impl HistorySource {
             };
             let name = String::from_utf8_lossy(reference.name_bytes()).into_owned();
             match reference.peel(ObjectType::Any) {
+                // A tag of a tree or a blob (rare) has no commit to show: passed over.
                 Ok(object) => {
-                    // A tag of a tree or blob is rare, and it has no commit to show.
                     if let Ok(commit) = object.peel_to_commit() {
                         tips.push(Tip::Commit(commit.id()));
                     }
@@ -198,7 +517,7 @@ enum Tip {
 fn walk(
     repo: &Repository,
     tips: &[Tip],
-    sender: SyncSender<Vec<Oid>>,
+    sender: Option<SyncSender<Vec<Oid>>>,
     shared: &Shared,
 ) -> anyhow::Result<Walk> {
     let mut revwalk = repo.revwalk().context("cannot walk the history")?;
@@ -211,8 +530,9 @@ fn walk(
                 .with_context(|| format!("--rev `{range}`"))?,
         }
     }
+    let odb = repo.odb().context("cannot open the object database")?;
     let mut walker = Walker {
-        repo,
+        odb: &odb,
         walk: Walk::default(),
         last: HashMap::default(),
         batch: Vec::with_capacity(BATCH),
@@ -254,7 +574,7 @@ fn walk(
         sender,
         ..
     } = walker;
-    if !batch.is_empty() {
+    if let (false, Some(sender)) = (batch.is_empty(), sender) {
         // The scanners only stop when the channel closes, so a send cannot fail.
         let _ = sender.send(batch);
     }
@@ -266,13 +586,14 @@ fn walk(
 
 /// The walking thread's state.
 struct Walker<'r> {
-    repo: &'r Repository,
+    odb: &'r Odb<'r>,
     walk: Walk,
-    /// The tree last read at each folder path: a new tree there differs from it in a
-    /// few entries, and only those need recording.
-    last: HashMap<PathId, Tree<'r>, super::FastBuildHasher>,
+    /// The tree last read at each folder path, raw: a new tree there differs from it
+    /// in a few entries, and only those need recording.
+    last: HashMap<PathId, OdbObject<'r>, super::FastBuildHasher>,
     batch: Vec<Oid>,
-    sender: SyncSender<Vec<Oid>>,
+    /// Where new blobs go to be read and scanned, when the walk feeds the scanners.
+    sender: Option<SyncSender<Vec<Oid>>>,
     /// The path of the tree being read, as a reusable buffer.
     path: Vec<u8>,
 }
@@ -280,52 +601,46 @@ struct Walker<'r> {
 impl Walker<'_> {
     /// Records the blobs of tree `oid`, found at `self.path`, unless that tree was
     /// already read at that path.
+    ///
+    /// Trees are read raw and parsed here: a history holds hundreds of thousands of
+    /// tree versions, nearly identical to the one before at the same path, and
+    /// comparing raw entries skips the unchanged ones for the price of a `memcmp`.
     fn tree(&mut self, oid: Oid, path_id: PathId, commit: CommitIdx) {
         if !self.walk.trees.insert((oid, path_id)) {
             return;
         }
-        let tree = match self.repo.find_tree(oid) {
-            Ok(tree) => tree,
-            Err(_) => {
+        let tree = match self.odb.read(oid) {
+            Ok(tree) if tree.kind() == ObjectType::Tree => tree,
+            _ => {
                 self.walk.missing.push(oid);
                 return;
             }
         };
         let previous = self.last.remove(&path_id);
-        let mut old = previous.as_ref().map(|t| t.iter().peekable());
-        for entry in tree.iter() {
-            if let Some(old) = old.as_mut() {
-                if same_as_before(old, &entry) {
-                    continue;
-                }
+        let mut old = RawEntries::new(previous.as_ref().map_or(&[][..], |t| t.data())).peekable();
+        for entry in RawEntries::new(tree.data()) {
+            if same_as_before(&mut old, &entry) {
+                continue;
             }
             let len = self.path.len();
             if len > 0 {
                 self.path.push(b'/');
             }
-            self.path.extend_from_slice(entry.name_bytes());
-            match entry.filemode() {
-                0o040000 => {
-                    let id = self.walk.intern(&self.path);
-                    self.tree(entry.id(), id, commit);
+            self.path.extend_from_slice(entry.name);
+            let Ok(id) = Oid::from_bytes(entry.id) else {
+                self.path.truncate(len);
+                continue;
+            };
+            match entry.mode {
+                b"40000" => {
+                    let path_id = self.walk.intern(&self.path);
+                    self.tree(id, path_id, commit);
                 }
                 // Regular and executable files (and the group-writable mode that
                 // very old git wrote); links and submodules hold no secrets of theirs.
-                0o100644 | 0o100755 | 0o100664 => {
-                    let id = self.walk.intern(&self.path);
-                    let blob = entry.id();
-                    let batch = &mut self.batch;
-                    let places = self.walk.blobs.entry(blob).or_insert_with(|| {
-                        batch.push(blob);
-                        Vec::new()
-                    });
-                    if !places.iter().any(|&(p, _)| p == id) {
-                        places.push((id, commit));
-                    }
-                    if self.batch.len() >= BATCH {
-                        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
-                        let _ = self.sender.send(full);
-                    }
+                b"100644" | b"100755" | b"100664" => {
+                    let path_id = self.walk.intern(&self.path);
+                    self.blob(id, path_id, commit);
                 }
                 _ => {}
             }
@@ -333,21 +648,87 @@ impl Walker<'_> {
         }
         self.last.insert(path_id, tree);
     }
+
+    fn blob(&mut self, blob: Oid, path_id: PathId, commit: CommitIdx) {
+        let feeding = self.sender.is_some();
+        let batch = &mut self.batch;
+        let places = self.walk.blobs.entry(blob).or_insert_with(|| {
+            if feeding {
+                batch.push(blob);
+            }
+            Vec::new()
+        });
+        if !places.iter().any(|&(p, _)| p == path_id) {
+            places.push((path_id, commit));
+        }
+        if let (true, Some(sender)) = (self.batch.len() >= BATCH, &self.sender) {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            let _ = sender.send(full);
+        }
+    }
+}
+
+/// One entry of a raw tree object: `<mode> <name>\0<object id>`.
+struct RawEntry<'a> {
+    mode: &'a [u8],
+    name: &'a [u8],
+    id: &'a [u8],
+    /// The whole entry: two entries are the same when these bytes are.
+    raw: &'a [u8],
+}
+
+/// The entries of a raw tree object, in git's order; stops at the first malformed one.
+struct RawEntries<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> RawEntries<'a> {
+    fn new(data: &'a [u8]) -> Self {
+        RawEntries { data }
+    }
+}
+
+/// Bytes of an object id in a raw tree (SHA-1 repositories).
+const RAW_ID: usize = 20;
+
+impl<'a> Iterator for RawEntries<'a> {
+    type Item = RawEntry<'a>;
+
+    fn next(&mut self) -> Option<RawEntry<'a>> {
+        let data = self.data;
+        let space = memchr::memchr(b' ', data)?;
+        let nul = space + 1 + memchr::memchr(0, &data[space + 1..])?;
+        let end = nul + 1 + RAW_ID;
+        if end > data.len() {
+            self.data = &[];
+            return None;
+        }
+        self.data = &data[end..];
+        Some(RawEntry {
+            mode: &data[..space],
+            name: &data[space + 1..nul],
+            id: &data[nul + 1..end],
+            raw: &data[..end],
+        })
+    }
 }
 
 /// True when the previous tree at the same path holds `entry` unchanged (so its
 /// blobs were recorded there already); advances `old`, which is in git's tree order,
 /// past the entries that sort before `entry`.
-fn same_as_before(old: &mut Peekable<TreeIter<'_>>, entry: &TreeEntry<'_>) -> bool {
+fn same_as_before(old: &mut Peekable<RawEntries<'_>>, entry: &RawEntry<'_>) -> bool {
     while let Some(before) = old.peek() {
+        if before.raw == entry.raw {
+            old.next();
+            return true;
+        }
         match tree_order(before, entry) {
             std::cmp::Ordering::Less => {
                 old.next();
             }
             std::cmp::Ordering::Equal => {
-                let same = before.id() == entry.id() && before.filemode() == entry.filemode();
                 old.next();
-                return same;
+                return false;
             }
             std::cmp::Ordering::Greater => return false,
         }
@@ -356,16 +737,16 @@ fn same_as_before(old: &mut Peekable<TreeIter<'_>>, entry: &TreeEntry<'_>) -> bo
 }
 
 /// git's order of tree entries: by name, a folder's name read as if it ended in `/`.
-fn tree_order(a: &TreeEntry<'_>, b: &TreeEntry<'_>) -> std::cmp::Ordering {
-    let (x, y) = (a.name_bytes(), b.name_bytes());
-    let n = x.len().min(y.len());
-    x[..n].cmp(&y[..n]).then_with(|| {
-        let tail = |name: &[u8], e: &TreeEntry<'_>| {
-            name.get(n)
+fn tree_order(a: &RawEntry<'_>, b: &RawEntry<'_>) -> std::cmp::Ordering {
+    let n = a.name.len().min(b.name.len());
+    a.name[..n].cmp(&b.name[..n]).then_with(|| {
+        let tail = |e: &RawEntry<'_>| {
+            e.name
+                .get(n)
                 .copied()
-                .or((e.filemode() == 0o040000).then_some(b'/'))
+                .or((e.mode == b"40000").then_some(b'/'))
         };
-        tail(x, a).cmp(&tail(y, b))
+        tail(a).cmp(&tail(b))
     })
 }
 
@@ -386,7 +767,7 @@ impl Walk {
 }
 
 /// A scanning thread: reads blobs from its own repository and scans them.
-fn scan_blobs(shared: &Shared) -> anyhow::Result<()> {
+fn scan_blobs(shared: &Shared, queue: &Mutex<Receiver<Vec<Oid>>>) -> anyhow::Result<()> {
     let repo = Repository::open(shared.git_dir)
         .with_context(|| format!("cannot open `{}`", shared.git_dir.display()))?;
     let odb = repo.odb().context("cannot open the object database")?;
@@ -395,7 +776,7 @@ fn scan_blobs(shared: &Shared) -> anyhow::Result<()> {
     let mut findings = Vec::new();
     loop {
         let batch = {
-            let queue = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
+            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
             queue.recv()
         };
         let Ok(batch) = batch else { return Ok(()) };
@@ -412,39 +793,15 @@ fn scan_blobs(shared: &Shared) -> anyhow::Result<()> {
                     _ => {}
                 }
             }
-            let object = match odb.read(oid) {
-                Ok(object) => object,
-                Err(err) if is_missing(&err) => {
-                    shared
-                        .missing
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push(oid);
-                    continue;
-                }
-                Err(err) => {
-                    ctx.collector.error(&format!("blob {oid}"), err.message());
-                    continue;
-                }
-            };
-            let bytes = object.data();
-            find_in_bytes(
-                ctx.scanner,
-                &mut worker,
-                bytes,
-                BlobMeta::path(""),
-                &mut |f| findings.push(f),
-            );
-            ctx.collector.add_blob(bytes.len() as u64);
-            if !findings.is_empty() {
-                shared
-                    .found
+            match odb.read(oid) {
+                Ok(object) => scan_blob(shared, &mut worker, &mut findings, oid, object.data()),
+                Err(err) if is_missing(&err) => shared
+                    .missing
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .push((oid, std::mem::take(&mut findings)));
+                    .push(oid),
+                Err(err) => ctx.collector.error(&format!("blob {oid}"), err.message()),
             }
-            shared.scanned.fetch_add(1, Ordering::Relaxed);
-            shared.bar.inc(1);
         }
     }
 }
@@ -540,4 +897,57 @@ fn progress_bar(show: bool) -> ProgressBar {
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(entries: &[(&str, &str, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, id) in entries {
+            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            out.extend_from_slice(&[*id; RAW_ID]);
+        }
+        out
+    }
+
+    #[test]
+    fn raw_trees_parse_and_stop_at_garbage() {
+        let data = raw(&[("100644", "a.txt", 1), ("40000", "src", 2)]);
+        let entries: Vec<_> = RawEntries::new(&data).collect();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].mode, b"100644");
+        assert_eq!(entries[1].name, b"src");
+        assert_eq!(entries[1].id, &[2; RAW_ID]);
+        assert_eq!(RawEntries::new(b"100644 cut\0short").count(), 0);
+    }
+
+    #[test]
+    fn only_changed_entries_differ_from_the_previous_tree() {
+        let old = raw(&[("100644", "a", 1), ("100644", "b", 2), ("40000", "c", 3)]);
+        let new = raw(&[
+            ("100644", "a", 1),
+            ("100644", "a0", 9),
+            ("100644", "b", 4),
+            ("40000", "c", 3),
+        ]);
+        let mut before = RawEntries::new(&old).peekable();
+        let changed: Vec<Vec<u8>> = RawEntries::new(&new)
+            .filter(|e| !same_as_before(&mut before, e))
+            .map(|e| e.name.to_vec())
+            .collect();
+        assert_eq!(changed, vec![b"a0".to_vec(), b"b".to_vec()]);
+    }
+
+    #[test]
+    fn folders_sort_as_if_they_ended_in_a_slash() {
+        let data = raw(&[("100644", "a.c", 1), ("40000", "a", 2)]);
+        let entries: Vec<_> = RawEntries::new(&data).collect();
+        // "a.c" < "a/" because '.' < '/'.
+        assert_eq!(
+            tree_order(&entries[0], &entries[1]),
+            std::cmp::Ordering::Less
+        );
+    }
 }

@@ -106,6 +106,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Regular files hold content worth scanning; links hold a path, gitlinks a commit.
+pub fn is_regular(mode: git2::FileMode) -> bool {
+    matches!(mode, git2::FileMode::Blob | git2::FileMode::BlobExecutable)
+}
+
 /// True when git would call `bytes` binary.
 pub fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()

@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use git2::{Delta, DiffFindOptions, DiffOptions, FileMode, Oid, Repository, Sort};
+use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-use super::{commit_info, is_missing, is_null_id, scan_change, Change};
+use super::{commit_info, is_missing, is_null_id, is_regular, scan_change, Change};
 use crate::sources::{ScanContext, Source, Worker};
 
 /// The commits of a range, as revisions to walk from and to stop at.
@@ -204,8 +204,4 @@ pub fn scan_commit(
         )?;
     }
     Ok(())
-}
-
-fn is_regular(mode: FileMode) -> bool {
-    matches!(mode, FileMode::Blob | FileMode::BlobExecutable)
 }
