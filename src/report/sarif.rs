@@ -263,11 +263,7 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
         name = syntax.name,
         description = syntax.description.trim(),
     );
-    let mut tags = vec![
-        "security".to_string(),
-        "secret".to_string(),
-        "external/cwe/cwe-798".to_string(),
-    ];
+    let mut tags = base_tags();
     for tag in &syntax.tags {
         if !tags.contains(tag) {
             tags.push(tag.clone());
@@ -299,23 +295,8 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
                 .clone()
                 .unwrap_or_else(|| env!("CARGO_PKG_REPOSITORY").to_string()),
         )
-        .default_configuration(
-            ReportingConfiguration::builder()
-                .level(json!(level(syntax.severity).to_string()))
-                .build(),
-        )
-        .properties(
-            PropertyBag::builder()
-                .tags(tags)
-                .additional_properties(BTreeMap::from([
-                    ("precision".to_string(), json!(precision)),
-                    (
-                        "security-severity".to_string(),
-                        json!(security_severity(syntax.severity)),
-                    ),
-                ]))
-                .build(),
-        )
+        .default_configuration(default_configuration(syntax.severity))
+        .properties(descriptor_properties(tags, precision, syntax.severity))
         .build()
 }
 
@@ -344,27 +325,39 @@ fn unknown_descriptor(id: &str, findings: &[&Finding]) -> ReportingDescriptor {
                 .clone()
                 .unwrap_or_else(|| env!("CARGO_PKG_REPOSITORY").to_string()),
         )
-        .default_configuration(
-            ReportingConfiguration::builder()
-                .level(json!(level(f.severity).to_string()))
-                .build(),
-        )
-        .properties(
-            PropertyBag::builder()
-                .tags(vec![
-                    "security".to_string(),
-                    "secret".to_string(),
-                    "external/cwe/cwe-798".to_string(),
-                ])
-                .additional_properties(BTreeMap::from([
-                    ("precision".to_string(), json!("medium")),
-                    (
-                        "security-severity".to_string(),
-                        json!(security_severity(f.severity)),
-                    ),
-                ]))
-                .build(),
-        )
+        .default_configuration(default_configuration(f.severity))
+        .properties(descriptor_properties(base_tags(), "medium", f.severity))
+        .build()
+}
+
+/// The tags every rule carries, which GitHub uses to file alerts as security ones.
+fn base_tags() -> Vec<String> {
+    vec![
+        "security".to_string(),
+        "secret".to_string(),
+        "external/cwe/cwe-798".to_string(),
+    ]
+}
+
+/// `defaultConfiguration` (§3.49.14): the level a rule's results take.
+fn default_configuration(severity: Severity) -> ReportingConfiguration {
+    ReportingConfiguration::builder()
+        .level(json!(level(severity).to_string()))
+        .build()
+}
+
+/// A rule's `properties`: tags, and the `precision` and `security-severity` that
+/// GitHub reads to rank alerts.
+fn descriptor_properties(tags: Vec<String>, precision: &str, severity: Severity) -> PropertyBag {
+    PropertyBag::builder()
+        .tags(tags)
+        .additional_properties(BTreeMap::from([
+            ("precision".to_string(), json!(precision)),
+            (
+                "security-severity".to_string(),
+                json!(security_severity(severity)),
+            ),
+        ]))
         .build()
 }
 
