@@ -172,6 +172,10 @@ pub fn read<D: AsRef<[u8]>>(file: D) -> Option<Index<D>> {
     if !(2..=4).contains(&version) {
         return None;
     }
+    // Offsets are kept in 32 bits: an index of 4 GiB is left to `git2`.
+    if u32::try_from(data.len()).is_err() {
+        return None;
+    }
     let count = be32(data, 8)? as usize;
     let end = data.len() - ID_LEN;
     let mut entries = Vec::with_capacity(count.min(end / FIXED_LEN));
@@ -189,18 +193,27 @@ pub fn read<D: AsRef<[u8]>>(file: D) -> Option<Index<D>> {
             return None;
         }
         let name_at = at + FIXED_LEN + if flags & EXTENDED != 0 { 2 } else { 0 };
-        let entry_at = u32::try_from(at).ok()?;
+        let entry_at = at as u32;
+        // Paths must come in git's order (sorted, each once) for the directory
+        // ranges of the walk to be contiguous; git checks the same on read.
         let path = if version == 4 {
             let (strip, used) = varint(data.get(name_at..end)?)?;
             let suffix_at = name_at + used;
             let nul = memchr::memchr(0, data.get(suffix_at..end)?)?;
-            let start = paths.len();
+            let suffix = &data[suffix_at..suffix_at + nul];
             let keep = last.len().checked_sub(strip)?;
+            // Both paths share `keep` bytes: the rest orders them.
+            if !entries.is_empty() && suffix <= &paths[last.start + keep..last.end] {
+                return None;
+            }
+            let start = paths.len();
             paths.extend_from_within(last.start..last.start + keep);
-            paths.extend_from_slice(&data[suffix_at..suffix_at + nul]);
-            last = start..paths.len();
+            paths.extend_from_slice(suffix);
+            if u32::try_from(paths.len()).is_err() {
+                return None;
+            }
             at = suffix_at + nul + 1;
-            last.clone()
+            start..paths.len()
         } else {
             let len = match flags & NAME_MASK {
                 NAME_MASK => memchr::memchr(0, data.get(name_at..end)?)?,
@@ -209,17 +222,18 @@ pub fn read<D: AsRef<[u8]>>(file: D) -> Option<Index<D>> {
             if name_at + len >= end {
                 return None;
             }
+            if !entries.is_empty() && data[name_at..name_at + len] <= data[last.clone()] {
+                return None;
+            }
             // Versions 2 and 3 pad each entry with 1 to 8 NULs to a multiple of 8.
             at += (name_at - at + len + 8) & !7;
             name_at..name_at + len
         };
         entries.push(Entry {
             at: entry_at,
-            path: (
-                u32::try_from(path.start).ok()?,
-                u32::try_from(path.len()).ok()?,
-            ),
+            path: (path.start as u32, path.len() as u32),
         });
+        last = path;
     }
     let mut tree = None;
     while at + 8 <= end {
@@ -236,16 +250,13 @@ pub fn read<D: AsRef<[u8]>>(file: D) -> Option<Index<D>> {
         }
         at += 8 + size;
     }
-    let index = Index {
+    Some(Index {
         data: file,
         version4: version == 4,
         paths,
         entries,
         tree: tree?,
-    };
-    // The directory ranges below rely on git's order: sorted, each path once.
-    let sorted = (1..index.entries.len()).all(|i| index.path(i - 1) < index.path(i));
-    sorted.then_some(index)
+    })
 }
 
 impl<D: AsRef<[u8]>> Index<D> {
@@ -750,6 +761,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Paths out of git's order would break the directory ranges: such an index is
+    /// refused (git refuses it too), while the same bytes in order are read.
+    #[test]
+    fn unsorted_paths_are_refused() {
+        let dir = repo();
+        let index = std::fs::read(dir.path().join(".git/index")).unwrap();
+        assert!(read(index.clone()).is_some());
+        let at = index.windows(4).position(|w| w == b"a.b\0").unwrap();
+        let mut unsorted = index.clone();
+        unsorted[at..at + 3].copy_from_slice(b"zzz");
+        assert!(read(unsorted).is_none());
     }
 
     #[test]
