@@ -12,5 +12,6 @@ mod rules;
 mod sarif;
 mod scan;
 mod snapshots;
+mod staged_index;
 mod suppress;
 mod util;

@@ -10,6 +10,7 @@
 //! it learns paths and commits only after the scan, to
 //! [`crate::sources::find_in_bytes`].
 
+mod cache_tree;
 pub mod history;
 pub mod range;
 pub mod staged;
@@ -109,6 +110,11 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 /// Regular files hold content worth scanning; links hold a path, gitlinks a commit.
 pub fn is_regular(mode: git2::FileMode) -> bool {
     matches!(mode, git2::FileMode::Blob | git2::FileMode::BlobExecutable)
+}
+
+/// [`is_regular`] for a raw mode, as an index entry or a tree entry holds it.
+pub fn is_regular_mode(mode: u32) -> bool {
+    matches!(mode, 0o100_644 | 0o100_755)
 }
 
 /// True when git would call `bytes` binary.

@@ -8,13 +8,19 @@
 //! hook, `GIT_DIR` and `GIT_INDEX_FILE` name the repository and the index that
 //! `git commit` is about to write (`git commit -a` and `git commit FILE` use a
 //! temporary index), so they are honoured.
+//!
+//! The comparison itself takes the index's cache-tree path ([`super::cache_tree`]),
+//! which reads only the directories a commit would change, and falls back to the
+//! `git2` diff (the whole index against HEAD's whole tree, then rename detection)
+//! whenever that path cannot promise the same answer.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, Index, Oid, Repository};
+use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, Index, Oid, Repository, Tree};
 
-use super::{is_missing, is_regular, scan_change, Change};
+use super::cache_tree::{self, StagedFile};
+use super::{is_missing, is_regular_mode, scan_change, Change};
 use crate::sources::{ScanContext, Source, Worker};
 
 /// The id of the empty blob: what an intent-to-add entry records.
@@ -38,55 +44,29 @@ impl Source for StagedSource {
                 repo.path().display()
             );
         }
-        let index = match std::env::var_os("GIT_INDEX_FILE") {
-            Some(file) if !file.is_empty() => Index::open(Path::new(&file))
-                .with_context(|| format!("cannot read the index `{}`", file.to_string_lossy()))?,
-            _ => repo.index().context("cannot read the index")?,
-        };
         let head = head_tree(&repo)?;
-        let mut opts = DiffOptions::new();
-        opts.ignore_submodules(true).skip_binary_check(true);
-        let mut diff = repo
-            .diff_tree_to_index(head.as_ref(), Some(&index), Some(&mut opts))
-            .context("cannot compare the index with HEAD")?;
-        // Rename detection reads the blobs of added and deleted files; a missing one
-        // (a partial clone) only costs the rename, so the scan goes on.
-        let mut find = DiffFindOptions::new();
-        find.renames(true).copies(false);
-        if let Err(err) = diff.find_similar(Some(&mut find)) {
-            ctx.collector.warn(&format!(
-                "renames not detected, renamed files are scanned whole: {}",
-                err.message()
-            ));
-        }
+        let files = match fast_files(&repo, head.as_ref())? {
+            Some(files) => files,
+            None => git2_files(ctx, &repo, head.as_ref())?,
+        };
         let empty = Oid::from_str(EMPTY_BLOB).expect("a valid object id");
         let mut worker = Worker::default();
-        for delta in diff.deltas() {
-            if !matches!(
-                delta.status(),
-                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-            ) {
+        for file in &files {
+            if !is_regular_mode(file.new_mode) || file.new_id == empty || file.new_id.is_zero() {
                 continue;
             }
-            let new = delta.new_file();
-            if !is_regular(new.mode()) || new.id() == empty || new.id().is_zero() {
+            let path = file.path.as_str();
+            if ctx.collector.suppressor().path_allowed(path) {
                 continue;
             }
-            let path = new
-                .path()
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if ctx.collector.suppressor().path_allowed(&path) {
-                continue;
-            }
-            let blob = match repo.find_blob(new.id()) {
+            let blob = match repo.find_blob(file.new_id) {
                 Ok(blob) => blob,
                 Err(err) => {
                     ctx.collector.error(
-                        &path,
+                        path,
                         &format!(
                             "cannot read the staged blob {}: {}",
-                            new.id(),
+                            file.new_id,
                             err.message()
                         ),
                     );
@@ -102,39 +82,114 @@ impl Source for StagedSource {
                     continue;
                 }
             }
-            let old_file = delta.old_file();
-            let old_blob = if delta.status() != Delta::Added && is_regular(old_file.mode()) {
-                match repo.find_blob(old_file.id()) {
-                    Ok(blob) => Some(blob),
-                    Err(err) if is_missing(&err) => {
-                        ctx.collector.warn(&format!(
-                            "`{path}`: HEAD's version {} is not in the local object database; the whole staged file is scanned",
-                            old_file.id()
-                        ));
-                        None
-                    }
-                    Err(err) => {
-                        ctx.collector.error(&path, err.message());
-                        continue;
+            let old_blob = match file.old {
+                Some((old_id, old_mode)) if is_regular_mode(old_mode) => {
+                    match repo.find_blob(old_id) {
+                        Ok(blob) => Some(blob),
+                        Err(err) if is_missing(&err) => {
+                            ctx.collector.warn(&format!(
+                                "`{path}`: HEAD's version {old_id} is not in the local object database; the whole staged file is scanned"
+                            ));
+                            None
+                        }
+                        Err(err) => {
+                            ctx.collector.error(path, err.message());
+                            continue;
+                        }
                     }
                 }
-            } else {
-                None
+                _ => None,
             };
             let old: Vec<&[u8]> = old_blob.iter().map(|b| b.content()).collect();
             ctx.collector.add_file(blob.size() as u64);
             let change = Change {
-                path: &path,
+                path,
                 new: blob.content(),
                 old: &old,
                 commit: None,
             };
             if let Err(err) = scan_change(ctx, &mut worker, &change) {
-                ctx.collector.error(&path, &format!("{err:#}"));
+                ctx.collector.error(path, &format!("{err:#}"));
             }
         }
         Ok(())
     }
+}
+
+/// The index's changes through its cache-tree ([`cache_tree`]), or `None` when that
+/// path cannot answer and the `git2` diff must.
+fn fast_files(repo: &Repository, head: Option<&Tree>) -> anyhow::Result<Option<Vec<StagedFile>>> {
+    // A case-insensitive index matches paths the way only `git2` knows.
+    let ignore_case = repo
+        .config()
+        .and_then(|config| config.get_bool("core.ignorecase"))
+        .unwrap_or(false);
+    if ignore_case {
+        return Ok(None);
+    }
+    let path = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(file) if !file.is_empty() => PathBuf::from(file),
+        _ => repo.path().join("index"),
+    };
+    // A missing or unreadable index is left to `git2`, which names the problem.
+    let Ok(data) = cache_tree::FileBytes::load(&path) else {
+        return Ok(None);
+    };
+    match cache_tree::read(data) {
+        Some(index) => cache_tree::diff(repo, head, &index),
+        None => Ok(None),
+    }
+}
+
+/// The index's changes through `git2`: the whole index against HEAD's whole tree,
+/// then rename detection.
+fn git2_files(
+    ctx: &ScanContext,
+    repo: &Repository,
+    head: Option<&Tree>,
+) -> anyhow::Result<Vec<StagedFile>> {
+    let index = match std::env::var_os("GIT_INDEX_FILE") {
+        Some(file) if !file.is_empty() => Index::open(Path::new(&file))
+            .with_context(|| format!("cannot read the index `{}`", file.to_string_lossy()))?,
+        _ => repo.index().context("cannot read the index")?,
+    };
+    let mut opts = DiffOptions::new();
+    opts.ignore_submodules(true).skip_binary_check(true);
+    let mut diff = repo
+        .diff_tree_to_index(head, Some(&index), Some(&mut opts))
+        .context("cannot compare the index with HEAD")?;
+    // Rename detection reads the blobs of added and deleted files; a missing one
+    // (a partial clone) only costs the rename, so the scan goes on.
+    let mut find = DiffFindOptions::new();
+    find.renames(true).copies(false);
+    if let Err(err) = diff.find_similar(Some(&mut find)) {
+        ctx.collector.warn(&format!(
+            "renames not detected, renamed files are scanned whole: {}",
+            err.message()
+        ));
+    }
+    let files = diff
+        .deltas()
+        .filter(|delta| {
+            matches!(
+                delta.status(),
+                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
+            )
+        })
+        .map(|delta| {
+            let (new, old) = (delta.new_file(), delta.old_file());
+            StagedFile {
+                path: new
+                    .path()
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                new_id: new.id(),
+                new_mode: u32::from(new.mode()),
+                old: (delta.status() != Delta::Added).then(|| (old.id(), u32::from(old.mode()))),
+            }
+        })
+        .collect();
+    Ok(files)
 }
 
 /// Inside a git hook `GIT_DIR` names the repository (and may be relative to the
@@ -152,7 +207,7 @@ fn open_for_hook(path: &Path) -> anyhow::Result<Repository> {
 }
 
 /// HEAD's tree, or none on an unborn branch (before the first commit).
-fn head_tree(repo: &Repository) -> anyhow::Result<Option<git2::Tree<'_>>> {
+fn head_tree(repo: &Repository) -> anyhow::Result<Option<Tree<'_>>> {
     match repo.head() {
         Ok(head) => Ok(Some(
             head.peel_to_tree().context("cannot read HEAD's tree")?,
