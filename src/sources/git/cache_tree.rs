@@ -48,28 +48,54 @@ pub struct StagedFile {
     pub old: Option<(Oid, u32)>,
 }
 
-/// The bytes of the index file at `path`.
-pub fn load(path: &Path) -> std::io::Result<Vec<u8>> {
-    std::fs::read(path)
-}
-
-/// Parses an index file, or answers `None` when it holds something the fast path
-/// does not handle (see the module documentation). The trailing checksum is not
-/// verified: `git` does not verify it on read either, only `git fsck` does.
-pub fn read(data: &[u8]) -> Option<Index> {
-    let options = gix_index::decode::Options {
-        // Extensions and entries in parallel only pay on indexes far larger than a
-        // pre-commit run needs to wait for, and the hook shares the machine.
+/// How `gix-index` decodes: extensions and entries in one thread, since threads only
+/// pay on indexes with an offset table, which git writes only when asked to.
+fn options() -> gix_index::decode::Options {
+    gix_index::decode::Options {
         thread_limit: Some(1),
         ..Default::default()
+    }
+}
+
+/// Reads the index file at `path`, or answers `None` when it holds something the
+/// fast path does not handle (see the module documentation). `gix-index` maps the
+/// file rather than copying it, and skips the trailing checksum: `git` does not
+/// verify it on read either, only `git fsck` does.
+pub fn open(path: &Path) -> Option<Index> {
+    let file = gix_index::File::at(path, gix_index::hash::Kind::Sha1, true, options()).ok()?;
+    // `gix-index` merges a split index with its shared index before we see it, so
+    // the `link` extension cannot be seen afterwards. A split index always names a
+    // `sharedindex.*` file beside it (without one, the read above failed): where
+    // such a file exists, the index may have been split, and `git2` answers.
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     };
-    let (state, _checksum) = State::from_bytes(
-        data,
-        filetime::FileTime::zero(),
-        gix_index::hash::Kind::Sha1,
-        options,
-    )
-    .ok()?;
+    let shared = std::fs::read_dir(dir).ok()?.any(|entry| {
+        entry.is_ok_and(|entry| {
+            entry
+                .file_name()
+                .as_encoded_bytes()
+                .starts_with(b"sharedindex.")
+        })
+    });
+    if shared {
+        return None;
+    }
+    accept(file.into_parts().0)
+}
+
+/// Decodes an index from its bytes, as [`open`] does from its file.
+#[cfg(test)]
+fn read(data: &[u8]) -> Option<Index> {
+    let time = filetime::FileTime::zero();
+    let (state, _checksum) =
+        State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options()).ok()?;
+    accept(state)
+}
+
+/// The decoded index, or `None` when the walk could not rely on it.
+fn accept(state: State) -> Option<Index> {
     // A split index's entries live partly in another file, and a sparse index's
     // directory entries stand for trees the walk would have to expand.
     if state.link().is_some() || state.is_sparse() || state.tree().is_none() {
@@ -330,7 +356,7 @@ mod tests {
     fn fast(dir: &Path) -> Option<Vec<StagedFile>> {
         let repo = Repository::open(dir).unwrap();
         let head = repo.head().ok().map(|head| head.peel_to_tree().unwrap());
-        let index = read(&load(&dir.join(".git/index")).unwrap())?;
+        let index = open(&dir.join(".git/index"))?;
         diff(&repo, head.as_ref(), &index).unwrap()
     }
 
@@ -513,7 +539,20 @@ mod tests {
             .to_string_lossy()
             .starts_with("sharedindex.")));
         assert!(fast(d).is_none());
+        // Unsplit, the index is read again once no shared index lies beside it.
         git(d, &["update-index", "--no-split-index"]);
+        assert!(fast(d).is_none(), "a shared index is still beside it");
+        for entry in std::fs::read_dir(d.join(".git")).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sharedindex.")
+            {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
         assert_same(d);
 
         git(d, &["commit", "-q", "-m", "more"]);
@@ -530,7 +569,8 @@ mod tests {
     }
 
     /// A damaged index (cut short anywhere, or with any byte changed) is read and
-    /// compared, or refused, or fails with an error, never a panic, in both versions.
+    /// compared, or refused, or fails with an error, never a panic, in both versions,
+    /// from its bytes and from a file; some damage (in the file times) still reads.
     #[test]
     fn damaged_indexes_do_not_panic() {
         let dir = repo();
@@ -539,8 +579,13 @@ mod tests {
         git(d, &["add", "."]);
         let repo = Repository::open(d).unwrap();
         let head = repo.head().unwrap().peel_to_tree().unwrap();
-        let check = |bytes: Vec<u8>| {
-            if let Some(index) = read(&bytes) {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("index");
+        let mut read_some = 0;
+        let mut check = |bytes: Vec<u8>| {
+            std::fs::write(&file, &bytes).unwrap();
+            for index in [read(&bytes), open(&file)].into_iter().flatten() {
+                read_some += 1;
                 let _ = diff(&repo, Some(&head), &index);
             }
         };
@@ -559,6 +604,7 @@ mod tests {
                 }
             }
         }
+        assert!(read_some > 0, "some damaged indexes are still read");
     }
 
     /// Paths out of git's order would break the directory ranges: such an index is
