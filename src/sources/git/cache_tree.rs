@@ -8,9 +8,9 @@
 //! (`TREE`), which records for each directory the tree the index would write and how
 //! many entries it covers, or `-1` once an entry below it changed. A directory whose
 //! recorded tree equals HEAD's tree at that path has no staged change, so neither its
-//! entries nor HEAD's trees below it need reading. [`read`] parses the index (versions
-//! 2 to 4) without copying what it does not need, and [`diff`] walks HEAD's trees
-//! (through `git2`) only along the directories that may differ.
+//! entries nor HEAD's trees below it need reading. [`read`] decodes the index (versions
+//! 2 to 4) with `gix-index`, which skips the checksum as `git` does, and [`diff`]
+//! walks HEAD's trees (through `git2`) only along the directories that may differ.
 //!
 //! Whenever this path cannot promise the answer `git2` gives, it answers `None` and
 //! [`super::staged`] runs the `git2` diff instead: an index it does not know (a split
@@ -25,58 +25,17 @@ use std::path::Path;
 
 use anyhow::Context;
 use git2::{Oid, Repository, Tree};
+use gix_index::extension::Tree as CacheNode;
+use gix_index::State;
 
-/// The length of a SHA-1 object id, the only object format `git2` reads.
-const ID_LEN: usize = 20;
-/// An index entry's fixed fields before its path: times, device, inode, mode, ids,
-/// size, object id and flags.
-const FIXED_LEN: usize = 62;
-/// Offsets of the fields an entry needs, from its start.
-const MODE_AT: usize = 24;
-const ID_AT: usize = 40;
-const FLAGS_AT: usize = 60;
-/// `flags`: the entry carries a second flags word (index version 3 and later).
-const EXTENDED: u16 = 0x4000;
-/// `flags`: the merge stage, non-zero for an unmerged path.
-const STAGE_MASK: u16 = 0x3000;
-/// `flags`: the path length, or this value when the path is longer.
-const NAME_MASK: u16 = 0x0fff;
-/// A directory deeper than this in the cache-tree is taken for a damaged index.
-const MAX_DEPTH: usize = 4096;
 /// Mode bits of an index or tree entry: the object type.
 const KIND_MASK: u32 = 0o170_000;
 const TREE_KIND: u32 = 0o040_000;
 
-/// One entry of the index, pointing into [`Index`]'s buffers.
-#[derive(Clone, Copy, Debug)]
-struct Entry {
-    /// Where the entry's fixed fields start in the file.
-    at: u32,
-    /// Where its path is: in the file (versions 2, 3) or in `paths` (version 4).
-    path: (u32, u32),
-}
-
-/// One directory of the cache-tree extension.
+/// An index read by `gix-index`, with the cache-tree the walk starts from.
 #[derive(Debug)]
-struct CacheNode {
-    name: Vec<u8>,
-    /// The tree the index would write here and how many entries it covers, or `None`
-    /// when an entry below changed since it was written.
-    valid: Option<(Oid, usize)>,
-    /// Sorted by name, so that a directory's node is found by binary search.
-    children: Vec<CacheNode>,
-}
-
-/// The parts of an index file that the comparison with HEAD needs.
-#[derive(Debug)]
-pub struct Index<D> {
-    /// The file's bytes: mapped, or read whole where mapping is not available.
-    data: D,
-    version4: bool,
-    /// The paths of a version 4 index, which stores each as a suffix of the last.
-    paths: Vec<u8>,
-    entries: Vec<Entry>,
-    tree: CacheNode,
+pub struct Index {
+    state: State,
 }
 
 /// What the index changes at one path, compared with HEAD.
@@ -89,200 +48,86 @@ pub struct StagedFile {
     pub old: Option<(Oid, u32)>,
 }
 
-/// An index file's bytes, mapped read-only where the platform allows: copying an
-/// index of a hundred thousand entries into memory costs more time in the kernel
-/// than the whole comparison.
-pub enum FileBytes {
-    #[cfg(unix)]
-    Mapped {
-        ptr: *mut libc::c_void,
-        len: usize,
-    },
-    Read(Vec<u8>),
-}
-
-impl FileBytes {
-    /// Maps or reads the file at `path`.
-    pub fn load(path: &Path) -> std::io::Result<FileBytes> {
-        #[cfg(unix)]
-        {
-            use std::os::fd::AsRawFd;
-            let file = std::fs::File::open(path)?;
-            let len = usize::try_from(file.metadata()?.len()).unwrap_or(0);
-            if len > 0 {
-                // SAFETY: a private read-only mapping of a file we opened, released
-                // in `drop`. git never rewrites an index in place (it renames a new
-                // file over it), so the mapped bytes do not change while we read;
-                // a foreign tool truncating it would be a fault that git itself,
-                // which maps the index too, is exposed to as well.
-                let ptr = unsafe {
-                    libc::mmap(
-                        std::ptr::null_mut(),
-                        len,
-                        libc::PROT_READ,
-                        libc::MAP_PRIVATE,
-                        file.as_raw_fd(),
-                        0,
-                    )
-                };
-                if ptr != libc::MAP_FAILED {
-                    return Ok(FileBytes::Mapped { ptr, len });
-                }
-            }
-        }
-        std::fs::read(path).map(FileBytes::Read)
+/// How `gix-index` decodes: extensions and entries in one thread, since threads only
+/// pay on indexes with an offset table, which git writes only when asked to.
+fn options() -> gix_index::decode::Options {
+    gix_index::decode::Options {
+        thread_limit: Some(1),
+        ..Default::default()
     }
 }
 
-impl AsRef<[u8]> for FileBytes {
-    fn as_ref(&self) -> &[u8] {
-        match self {
-            #[cfg(unix)]
-            // SAFETY: `ptr` maps `len` readable bytes until `drop`.
-            FileBytes::Mapped { ptr, len } => unsafe {
-                std::slice::from_raw_parts(ptr.cast::<u8>(), *len)
-            },
-            FileBytes::Read(bytes) => bytes,
-        }
-    }
-}
-
-impl Drop for FileBytes {
-    fn drop(&mut self) {
-        #[cfg(unix)]
-        if let FileBytes::Mapped { ptr, len } = *self {
-            // SAFETY: the mapping made in `load`, unmapped once; no slice of it
-            // outlives `self`.
-            unsafe {
-                libc::munmap(ptr, len);
-            }
-        }
-    }
-}
-
-/// Parses an index file, or answers `None` when it holds something the fast path
-/// does not handle (see the module documentation). The trailing checksum is not
-/// verified: `git` does not verify it on read either, only `git fsck` does.
-pub fn read<D: AsRef<[u8]>>(file: D) -> Option<Index<D>> {
-    let data = file.as_ref();
-    if data.len() < 12 + ID_LEN || &data[..4] != b"DIRC" {
+/// Reads the index file at `path`, or answers `None` when it holds something the
+/// fast path does not handle (see the module documentation). `gix-index` maps the
+/// file rather than copying it, and skips the trailing checksum: `git` does not
+/// verify it on read either, only `git fsck` does.
+pub fn open(path: &Path) -> Option<Index> {
+    let file = gix_index::File::at(path, gix_index::hash::Kind::Sha1, true, options()).ok()?;
+    // `gix-index` merges a split index with its shared index before we see it, so
+    // the `link` extension cannot be seen afterwards. A split index always names a
+    // `sharedindex.*` file beside it (without one, the read above failed): where
+    // such a file exists, the index may have been split, and `git2` answers.
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let shared = std::fs::read_dir(dir).ok()?.any(|entry| {
+        entry.is_ok_and(|entry| {
+            entry
+                .file_name()
+                .as_encoded_bytes()
+                .starts_with(b"sharedindex.")
+        })
+    });
+    if shared {
         return None;
     }
-    let version = be32(data, 4)?;
-    if !(2..=4).contains(&version) {
+    accept(file.into_parts().0)
+}
+
+/// Decodes an index from its bytes, as [`open`] does from its file.
+#[cfg(test)]
+fn read(data: &[u8]) -> Option<Index> {
+    let time = filetime::FileTime::zero();
+    let (state, _checksum) =
+        State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options()).ok()?;
+    accept(state)
+}
+
+/// The decoded index, or `None` when the walk could not rely on it.
+fn accept(state: State) -> Option<Index> {
+    // A split index's entries live partly in another file, and a sparse index's
+    // directory entries stand for trees the walk would have to expand.
+    if state.link().is_some() || state.is_sparse() || state.tree().is_none() {
         return None;
     }
-    // Offsets are kept in 32 bits: an index of 4 GiB is left to `git2`.
-    if u32::try_from(data.len()).is_err() {
-        return None;
-    }
-    let count = be32(data, 8)? as usize;
-    let end = data.len() - ID_LEN;
-    let mut entries = Vec::with_capacity(count.min(end / FIXED_LEN));
-    let mut paths = Vec::new();
-    let mut last: Range<usize> = 0..0;
-    let mut at = 12;
-    for _ in 0..count {
-        if at + FIXED_LEN > end {
+    let entries = state.entries();
+    for (i, entry) in entries.iter().enumerate() {
+        // An unmerged path, or a directory entry outside a marked sparse index.
+        if entry.stage_raw() != 0 || kind(entry.mode.bits()) == TREE_KIND {
             return None;
         }
-        let flags = u16::from_be_bytes([data[at + FLAGS_AT], data[at + FLAGS_AT + 1]]);
-        let mode = be32(data, at + MODE_AT)?;
-        if flags & STAGE_MASK != 0 || mode & KIND_MASK == TREE_KIND {
-            // An unmerged path, or a sparse index's directory entry.
-            return None;
-        }
-        let name_at = at + FIXED_LEN + if flags & EXTENDED != 0 { 2 } else { 0 };
-        let entry_at = at as u32;
         // Paths must come in git's order (sorted, each once) for the directory
         // ranges of the walk to be contiguous; git checks the same on read.
-        let path = if version == 4 {
-            let (strip, used) = varint(data.get(name_at..end)?)?;
-            let suffix_at = name_at + used;
-            let nul = memchr::memchr(0, data.get(suffix_at..end)?)?;
-            let suffix = &data[suffix_at..suffix_at + nul];
-            let keep = last.len().checked_sub(strip)?;
-            // Both paths share `keep` bytes: the rest orders them.
-            if !entries.is_empty() && suffix <= &paths[last.start + keep..last.end] {
-                return None;
-            }
-            let start = paths.len();
-            paths.extend_from_within(last.start..last.start + keep);
-            paths.extend_from_slice(suffix);
-            if u32::try_from(paths.len()).is_err() {
-                return None;
-            }
-            at = suffix_at + nul + 1;
-            start..paths.len()
-        } else {
-            let len = match flags & NAME_MASK {
-                NAME_MASK => memchr::memchr(0, data.get(name_at..end)?)?,
-                len => usize::from(len),
-            };
-            if name_at + len >= end {
-                return None;
-            }
-            if !entries.is_empty() && data[name_at..name_at + len] <= data[last.clone()] {
-                return None;
-            }
-            // Versions 2 and 3 pad each entry with 1 to 8 NULs to a multiple of 8.
-            at += (name_at - at + len + 8) & !7;
-            name_at..name_at + len
-        };
-        entries.push(Entry {
-            at: entry_at,
-            path: (path.start as u32, path.len() as u32),
-        });
-        last = path;
-    }
-    let mut tree = None;
-    while at + 8 <= end {
-        let signature = &data[at..at + 4];
-        let size = be32(data, at + 4)? as usize;
-        let body = data.get(at + 8..(at + 8).checked_add(size)?)?;
-        match signature {
-            b"TREE" => tree = Some(parse_tree(&mut &body[..], 0)?),
-            // Optional extensions start with an upper-case letter; any other one
-            // (a split index's `link`, a sparse index's `sdir`) changes what the
-            // entries mean.
-            [first, ..] if first.is_ascii_uppercase() => {}
-            _ => return None,
+        if i > 0 && entry.path(&state) <= entries[i - 1].path(&state) {
+            return None;
         }
-        at += 8 + size;
     }
-    Some(Index {
-        data: file,
-        version4: version == 4,
-        paths,
-        entries,
-        tree: tree?,
-    })
+    Some(Index { state })
 }
 
-impl<D: AsRef<[u8]>> Index<D> {
-    fn path_of(&self, entry: &Entry) -> &[u8] {
-        let (start, len) = (entry.path.0 as usize, entry.path.1 as usize);
-        let source = if self.version4 {
-            &self.paths
-        } else {
-            self.data.as_ref()
-        };
-        &source[start..start + len]
-    }
-
+impl Index {
     fn path(&self, i: usize) -> &[u8] {
-        self.path_of(&self.entries[i])
+        self.state.entries()[i].path(&self.state)
     }
 
     fn mode(&self, i: usize) -> u32 {
-        be32(self.data.as_ref(), self.entries[i].at as usize + MODE_AT)
-            .expect("checked while parsing")
+        self.state.entries()[i].mode.bits()
     }
 
     fn id(&self, i: usize) -> Oid {
-        let at = self.entries[i].at as usize + ID_AT;
-        Oid::from_bytes(&self.data.as_ref()[at..at + ID_LEN])
-            .expect("twenty bytes are an object id")
+        Oid::from_bytes(self.state.entries()[i].id.as_bytes())
+            .expect("a SHA-1 index holds twenty-byte ids")
     }
 
     fn file(&self, i: usize, old: Option<(Oid, u32)>) -> StagedFile {
@@ -295,68 +140,13 @@ impl<D: AsRef<[u8]>> Index<D> {
     }
 }
 
-fn be32(data: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(data.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The variable-length integer of a version 4 path (git's `decode_varint`) and the
-/// number of bytes it takes.
-fn varint(bytes: &[u8]) -> Option<(usize, usize)> {
-    let mut value: usize = 0;
-    for (i, &byte) in bytes.iter().enumerate().take(10) {
-        if i > 0 {
-            value = value.checked_add(1)?.checked_mul(128)?;
-        }
-        value |= usize::from(byte & 0x7f);
-        if byte & 0x80 == 0 {
-            return Some((value, i + 1));
-        }
-    }
-    None
-}
-
-/// One node of the `TREE` extension and, depth first, its children.
-fn parse_tree(body: &mut &[u8], depth: usize) -> Option<CacheNode> {
-    if depth > MAX_DEPTH {
-        return None;
-    }
-    let nul = memchr::memchr(0, body)?;
-    let name = body[..nul].to_vec();
-    let rest = &body[nul + 1..];
-    let newline = memchr::memchr(b'\n', rest)?;
-    let (entries, subtrees) = std::str::from_utf8(&rest[..newline])
-        .ok()?
-        .split_once(' ')?;
-    let entries: i64 = entries.parse().ok()?;
-    let subtrees: usize = subtrees.parse().ok()?;
-    let mut rest = &rest[newline + 1..];
-    let valid = if entries >= 0 {
-        let id = Oid::from_bytes(rest.get(..ID_LEN)?).ok()?;
-        rest = &rest[ID_LEN..];
-        Some((id, usize::try_from(entries).ok()?))
-    } else {
-        None
-    };
-    let mut children = Vec::with_capacity(subtrees.min(rest.len()));
-    for _ in 0..subtrees {
-        children.push(parse_tree(&mut rest, depth + 1)?);
-    }
-    children.sort_by(|a, b| a.name.cmp(&b.name));
-    *body = rest;
-    Some(CacheNode {
-        name,
-        valid,
-        children,
-    })
-}
-
 /// Compares the index with HEAD's tree (`None` on an unborn branch) and lists the
 /// files it adds or modifies, sorted by path; `None` when only the `git2` diff can
 /// give the answer (a change of kind, or additions beside deletions).
-pub fn diff<D: AsRef<[u8]>>(
+pub fn diff(
     repo: &Repository,
     head: Option<&Tree>,
-    index: &Index<D>,
+    index: &Index,
 ) -> anyhow::Result<Option<Vec<StagedFile>>> {
     let mut walk = Walk {
         repo,
@@ -368,8 +158,8 @@ pub fn diff<D: AsRef<[u8]>>(
     walk.dir(
         &mut Vec::new(),
         head.map(Tree::id),
-        Some(&index.tree),
-        0..index.entries.len(),
+        index.state.tree(),
+        0..index.state.entries().len(),
     )?;
     let added = walk.files.iter().any(|file| file.old.is_none());
     if walk.retyped || (walk.deleted && added) {
@@ -378,9 +168,9 @@ pub fn diff<D: AsRef<[u8]>>(
     Ok(Some(walk.files))
 }
 
-struct Walk<'a, D> {
+struct Walk<'a> {
     repo: &'a Repository,
-    index: &'a Index<D>,
+    index: &'a Index,
     files: Vec<StagedFile>,
     /// HEAD holds a path the index does not.
     deleted: bool,
@@ -407,7 +197,7 @@ fn kind(mode: u32) -> u32 {
     mode & KIND_MASK
 }
 
-impl<D: AsRef<[u8]>> Walk<'_, D> {
+impl Walk<'_> {
     /// Compares the directory at `prefix` (empty or ending in `/`) in HEAD (`head`,
     /// its tree id when HEAD has a tree there) with the index entries `range` below
     /// it, skipping it whole when its cache-tree node says it is HEAD's tree.
@@ -418,8 +208,9 @@ impl<D: AsRef<[u8]>> Walk<'_, D> {
         cache: Option<&CacheNode>,
         range: Range<usize>,
     ) -> anyhow::Result<()> {
-        if let (Some(head), Some((id, count))) = (head, cache.and_then(|node| node.valid)) {
-            if head == id && count == range.len() {
+        if let (Some(head), Some(node)) = (head, cache) {
+            let count = node.num_entries.map(|count| count as usize);
+            if head.as_bytes() == node.id.as_bytes() && count == Some(range.len()) {
                 return Ok(());
             }
         }
@@ -451,8 +242,9 @@ impl<D: AsRef<[u8]>> Walk<'_, D> {
                 match memchr::memchr(b'/', rest) {
                     Some(slash) => {
                         let name = &rest[..slash];
-                        let below = index.entries[i..range.end].partition_point(|entry| {
-                            let path = &index.path_of(entry)[prefix.len()..];
+                        let state = &index.state;
+                        let below = state.entries()[i..range.end].partition_point(|entry| {
+                            let path = &entry.path(state)[prefix.len()..];
                             path.len() > slash && path.starts_with(name) && path[slash] == b'/'
                         });
                         (name, true, i..i + below)
@@ -564,7 +356,7 @@ mod tests {
     fn fast(dir: &Path) -> Option<Vec<StagedFile>> {
         let repo = Repository::open(dir).unwrap();
         let head = repo.head().ok().map(|head| head.peel_to_tree().unwrap());
-        let index = read(FileBytes::load(&dir.join(".git/index")).unwrap())?;
+        let index = open(&dir.join(".git/index"))?;
         diff(&repo, head.as_ref(), &index).unwrap()
     }
 
@@ -728,11 +520,57 @@ mod tests {
         assert!(!merge.status.success(), "the merge conflicts");
         assert!(fast(d).is_none());
 
-        assert!(read(b"not an index at all, just some bytes".to_vec()).is_none());
+        assert!(read(b"not an index at all, just some bytes").is_none());
+    }
+
+    /// A split index (entries partly in a shared file) and a sparse index (directory
+    /// entries in place of files) are left to `git2`, as before their cache-tree is
+    /// read.
+    #[test]
+    fn split_and_sparse_indexes_hand_over() {
+        let dir = repo();
+        let d = dir.path();
+        write(d, "a/b/c/three.txt", "changed\n");
+        git(d, &["add", "."]);
+        git(d, &["update-index", "--split-index"]);
+        assert!(std::fs::read_dir(d.join(".git")).unwrap().any(|e| e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .starts_with("sharedindex.")));
+        assert!(fast(d).is_none());
+        // Unsplit, the index is read again once no shared index lies beside it.
+        git(d, &["update-index", "--no-split-index"]);
+        assert!(fast(d).is_none(), "a shared index is still beside it");
+        for entry in std::fs::read_dir(d.join(".git")).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("sharedindex.")
+            {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        assert_same(d);
+
+        git(d, &["commit", "-q", "-m", "more"]);
+        git(
+            d,
+            &["sparse-checkout", "set", "--cone", "--sparse-index", "a"],
+        );
+        let index = std::fs::read(d.join(".git/index")).unwrap();
+        assert!(
+            index.windows(4).any(|w| w == b"sdir"),
+            "the index is sparse"
+        );
+        assert!(fast(d).is_none());
     }
 
     /// A damaged index (cut short anywhere, or with any byte changed) is read and
-    /// compared, or refused, or fails with an error, never a panic, in both versions.
+    /// compared, or refused, or fails with an error, never a panic, in both versions,
+    /// from its bytes and from a file; some damage (in the file times) still reads.
     #[test]
     fn damaged_indexes_do_not_panic() {
         let dir = repo();
@@ -741,15 +579,20 @@ mod tests {
         git(d, &["add", "."]);
         let repo = Repository::open(d).unwrap();
         let head = repo.head().unwrap().peel_to_tree().unwrap();
-        let check = |bytes: Vec<u8>| {
-            if let Some(index) = read(bytes) {
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("index");
+        let mut read_some = 0;
+        let mut check = |bytes: Vec<u8>| {
+            std::fs::write(&file, &bytes).unwrap();
+            for index in [read(&bytes), open(&file)].into_iter().flatten() {
+                read_some += 1;
                 let _ = diff(&repo, Some(&head), &index);
             }
         };
         for version in ["2", "4"] {
             git(d, &["update-index", "--index-version", version]);
             let index = std::fs::read(d.join(".git/index")).unwrap();
-            assert!(read(index.clone()).is_some());
+            assert!(read(&index).is_some());
             for len in 0..index.len() {
                 check(index[..len].to_vec());
             }
@@ -761,6 +604,7 @@ mod tests {
                 }
             }
         }
+        assert!(read_some > 0, "some damaged indexes are still read");
     }
 
     /// Paths out of git's order would break the directory ranges: such an index is
@@ -769,18 +613,10 @@ mod tests {
     fn unsorted_paths_are_refused() {
         let dir = repo();
         let index = std::fs::read(dir.path().join(".git/index")).unwrap();
-        assert!(read(index.clone()).is_some());
+        assert!(read(&index).is_some());
         let at = index.windows(4).position(|w| w == b"a.b\0").unwrap();
         let mut unsorted = index.clone();
         unsorted[at..at + 3].copy_from_slice(b"zzz");
-        assert!(read(unsorted).is_none());
-    }
-
-    #[test]
-    fn varints_are_gits_offset_encoding() {
-        assert_eq!(varint(&[0x05]), Some((5, 1)));
-        assert_eq!(varint(&[0x80, 0x00]), Some((128, 2)));
-        assert_eq!(varint(&[0x81, 0x7f]), Some((383, 2)));
-        assert_eq!(varint(&[0x80]), None);
+        assert!(read(&unsorted).is_none());
     }
 }

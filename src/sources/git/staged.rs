@@ -132,10 +132,7 @@ fn fast_files(repo: &Repository, head: Option<&Tree>) -> anyhow::Result<Option<V
         _ => repo.path().join("index"),
     };
     // A missing or unreadable index is left to `git2`, which names the problem.
-    let Ok(data) = cache_tree::FileBytes::load(&path) else {
-        return Ok(None);
-    };
-    match cache_tree::read(data) {
+    match cache_tree::open(&path) {
         Some(index) => cache_tree::diff(repo, head, &index),
         None => Ok(None),
     }
