@@ -4,8 +4,8 @@
 //! that end in each state); we only re-encode it for a faster walk. Keywords are few
 //! (about a hundred) and short, so the automaton fits in a table of 16-bit
 //! transitions over a compressed alphabet (one class per byte that some keyword uses,
-//! case folded, and one for every other byte), filled by asking the crate's DFA for
-//! each state's transition on one byte of each class. A DFA walk is a chain of
+//! case folded, and one for every other byte), filled by asking the crate's automaton
+//! for each state's transition on one byte of each class. A DFA walk is a chain of
 //! dependent table loads, so its speed is set by load latency, not by the work per
 //! byte; [`KeywordMatcher`] therefore walks four parts of the input at once, four
 //! independent chains that the processor overlaps. On the Python standard library
@@ -14,10 +14,8 @@
 //! keywords that `aho-corasick`'s rare-byte prefilter skips to faster, stay with
 //! `aho-corasick`'s own search. The engine (`super`) turns hits into regex windows.
 
-use std::collections::HashMap;
-
 use aho_corasick::automaton::Automaton;
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind, StartKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind};
 
 /// One keyword occurrence: the keyword's index and its byte range in the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -141,7 +139,7 @@ const TABLE: usize = (1 << 16) + 256;
 /// Inputs shorter than this are walked in one part: four parts cost four lead-ins.
 const MIN_SPLIT: usize = 1024;
 
-/// `aho-corasick`'s DFA of the keywords, re-encoded with 16-bit premultiplied state
+/// `aho-corasick`'s automaton of the keywords as a complete DFA, re-encoded with 16-bit premultiplied state
 /// ids over the compressed alphabet.
 ///
 /// States are numbered so that every state that ends a keyword comes after every
@@ -204,26 +202,32 @@ impl DenseDfa {
             return None;
         }
 
-        let dfa = aho_corasick::dfa::DFA::builder()
+        // The crate's noncontiguous NFA, with its failure transitions followed by
+        // `next_state`, is the complete DFA we need: the crate's `dfa::DFA`, compiled
+        // from this NFA, takes several times as long to build, at every start of a
+        // pre-commit hook, only to be copied into our table.
+        let nfa = aho_corasick::nfa::noncontiguous::NFA::builder()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::Standard)
-            .start_kind(StartKind::Unanchored)
             .prefilter(false)
             .build(keywords)
             .ok()?;
 
         // The states reachable from the start state, breadth first; `next` holds
-        // each state's transitions, one a class, as indexes into `states`.
-        let start = dfa.start_state(Anchored::No).ok()?;
+        // each state's transitions, one a class, as indexes into `states`, and
+        // `ours[id]` the index of the crate's state `id`. The crate numbers its
+        // states densely, so `ours` stays about as long as `states`.
+        let start = nfa.start_state(Anchored::No).ok()?;
         let mut states = vec![start];
-        let mut index = HashMap::from([(start, 0usize)]);
+        let mut ours: Vec<Option<usize>> = vec![None; start.as_usize() + 1];
+        ours[start.as_usize()] = Some(0);
         let mut next = Vec::new();
         let mut at = 0;
         while at < states.len() {
             let sid = states[at];
             debug_assert!(
-                (0..=255u8).all(|b| dfa.next_state(Anchored::No, sid, b)
-                    == dfa.next_state(
+                (0..=255u8).all(|b| nfa.next_state(Anchored::No, sid, b)
+                    == nfa.next_state(
                         Anchored::No,
                         sid,
                         representative[usize::from(class[usize::from(b)])]
@@ -231,11 +235,13 @@ impl DenseDfa {
                 "bytes of one class take one transition"
             );
             for &byte in &representative {
-                let to = dfa.next_state(Anchored::No, sid, byte);
-                let fresh = states.len();
-                next.push(*index.entry(to).or_insert_with(|| {
+                let to = nfa.next_state(Anchored::No, sid, byte);
+                if to.as_usize() >= ours.len() {
+                    ours.resize(to.as_usize() + 1, None);
+                }
+                next.push(*ours[to.as_usize()].get_or_insert_with(|| {
                     states.push(to);
-                    fresh
+                    states.len() - 1
                 }));
             }
             if states.len() * stride > 1 << 16 {
@@ -247,10 +253,10 @@ impl DenseDfa {
         // Renumber: states that end no keyword first (the start state, which ends
         // none, stays 0), then the matching ones.
         let mut order: Vec<usize> = (0..states.len())
-            .filter(|&s| !dfa.is_match(states[s]))
+            .filter(|&s| !nfa.is_match(states[s]))
             .collect();
         let first_match = order.len();
-        order.extend((0..states.len()).filter(|&s| dfa.is_match(states[s])));
+        order.extend((0..states.len()).filter(|&s| nfa.is_match(states[s])));
         let mut id = vec![0u16; states.len()];
         for (new, &old) in order.iter().enumerate() {
             id[old] = u16::try_from(new * stride).ok()?;
@@ -267,15 +273,15 @@ impl DenseDfa {
 
         // The keywords that end in each matching state, suffixes included, and each
         // keyword's length, as the automaton holds them.
-        let mut lens = vec![0usize; dfa.patterns_len()];
+        let mut lens = vec![0usize; nfa.patterns_len()];
         let outputs = order[first_match..]
             .iter()
             .map(|&s| {
                 let sid = states[s];
-                let mut ended: Vec<u32> = (0..dfa.match_len(sid))
+                let mut ended: Vec<u32> = (0..nfa.match_len(sid))
                     .map(|k| {
-                        let pattern = dfa.match_pattern(sid, k);
-                        lens[pattern.as_usize()] = dfa.pattern_len(pattern);
+                        let pattern = nfa.match_pattern(sid, k);
+                        lens[pattern.as_usize()] = nfa.pattern_len(pattern);
                         pattern.as_u32()
                     })
                     .collect();
@@ -290,7 +296,7 @@ impl DenseDfa {
             match_start: u16::try_from(first_match * stride).ok()?,
             outputs,
             lens,
-            lead: dfa.max_pattern_len().saturating_sub(1),
+            lead: nfa.max_pattern_len().saturating_sub(1),
         })
     }
 
