@@ -1,18 +1,21 @@
 //! The keyword prefilter: every occurrence of every keyword, ASCII-case-insensitively.
 //!
-//! Keywords are few (about a hundred) and short, so their Aho-Corasick automaton fits
-//! in a table of 16-bit transitions over a compressed alphabet (one class per byte
-//! that some keyword uses, case folded, and one for every other byte). A DFA walk is a
-//! chain of dependent table loads, so its speed is set by load latency, not by the
-//! work per byte; [`KeywordMatcher`] therefore walks four parts of the input at once,
-//! four independent chains that the processor overlaps. On the Python standard library
+//! `aho-corasick` builds the keywords' automaton (trie, failure links, the keywords
+//! that end in each state); we only re-encode it for a faster walk. Keywords are few
+//! (about a hundred) and short, so the automaton fits in a table of 16-bit
+//! transitions over a compressed alphabet (one class per byte that some keyword uses,
+//! case folded, and one for every other byte), filled by asking the crate's automaton
+//! for each state's transition on one byte of each class. A DFA walk is a chain of
+//! dependent table loads, so its speed is set by load latency, not by the work per
+//! byte; [`KeywordMatcher`] therefore walks four parts of the input at once, four
+//! independent chains that the processor overlaps. On the Python standard library
 //! this runs near twice as fast as `aho-corasick`'s own DFA in overlapping mode. An
-//! automaton too large for 16-bit state ids (thousands of custom keywords) falls back
-//! to `aho-corasick`. The engine (`super`) turns hits into regex windows.
+//! automaton too large for 16-bit state ids (thousands of custom keywords), or a few
+//! keywords that `aho-corasick`'s rare-byte prefilter skips to faster, stay with
+//! `aho-corasick`'s own search. The engine (`super`) turns hits into regex windows.
 
-use std::collections::VecDeque;
-
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, MatchKind};
 
 /// One keyword occurrence: the keyword's index and its byte range in the input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -136,7 +139,8 @@ const TABLE: usize = (1 << 16) + 256;
 /// Inputs shorter than this are walked in one part: four parts cost four lead-ins.
 const MIN_SPLIT: usize = 1024;
 
-/// A complete Aho-Corasick DFA with 16-bit premultiplied state ids.
+/// `aho-corasick`'s automaton of the keywords as a complete DFA, re-encoded with 16-bit premultiplied state
+/// ids over the compressed alphabet.
 ///
 /// States are numbered so that every state that ends a keyword comes after every
 /// state that does not: one comparison per byte tells whether anything matched.
@@ -169,75 +173,93 @@ impl std::fmt::Debug for DenseDfa {
 impl DenseDfa {
     /// `None` when the automaton does not fit 16-bit ids.
     fn new(keywords: &[Vec<u8>]) -> Option<DenseDfa> {
+        // One class per distinct (lowercased) keyword byte, class 0 for every other
+        // byte. With ASCII case folding, bytes that share a class take the same
+        // transition from every state, so one representative byte asks the
+        // automaton for the whole class.
         let mut class = [0u8; 256];
-        let mut classes = 1usize;
+        let mut representative = vec![0u8];
         for &byte in keywords.iter().flatten() {
-            let lower = usize::from(byte.to_ascii_lowercase());
-            if class[lower] == 0 {
-                class[lower] = u8::try_from(classes).ok()?;
-                classes += 1;
+            let lower = byte.to_ascii_lowercase();
+            if class[usize::from(lower)] == 0 {
+                class[usize::from(lower)] = u8::try_from(representative.len()).ok()?;
+                representative.push(lower);
             }
         }
         for byte in 0..=255u8 {
             class[usize::from(byte)] = class[usize::from(byte.to_ascii_lowercase())];
         }
-        let stride = classes;
-
-        // The trie; `NONE` marks a missing edge.
-        const NONE: usize = usize::MAX;
-        let mut goto: Vec<Vec<usize>> = vec![vec![NONE; stride]];
-        let mut outputs: Vec<Vec<u32>> = vec![Vec::new()];
-        for (index, keyword) in keywords.iter().enumerate() {
-            let mut state = 0;
-            for &byte in keyword {
-                let c = usize::from(class[usize::from(byte)]);
-                if goto[state][c] == NONE {
-                    goto[state][c] = goto.len();
-                    goto.push(vec![NONE; stride]);
-                    outputs.push(Vec::new());
-                }
-                state = goto[state][c];
-            }
-            outputs[state].push(u32::try_from(index).ok()?);
-        }
-        let states = goto.len();
-        if states * stride > 1 << 16 {
+        // Class 0 is read only for bytes that no keyword uses; if there is no such
+        // byte its column is never read and byte 0 (whatever its class) fills it.
+        representative[0] = (0..=255u8)
+            .find(|&b| class[usize::from(b)] == 0)
+            .unwrap_or(0);
+        let stride = representative.len();
+        // Each keyword ends in a state of its own and the start state ends none: a
+        // bound that spares building an automaton that cannot fit (thousands of
+        // custom keywords).
+        if (keywords.len() + 1) * stride > 1 << 16 {
             return None;
         }
 
-        // Failure links in breadth-first order turn the trie into a complete DFA, and
-        // give each state the keywords of its failure state (suffixes that also end).
-        let mut delta = vec![vec![0usize; stride]; states];
-        let mut fail = vec![0usize; states];
-        let mut queue = VecDeque::new();
-        for c in 0..stride {
-            if goto[0][c] != NONE {
-                delta[0][c] = goto[0][c];
-                queue.push_back(goto[0][c]);
-            }
-        }
-        while let Some(state) = queue.pop_front() {
-            let inherited = outputs[fail[state]].clone();
-            outputs[state].extend(inherited);
-            for c in 0..stride {
-                let next = goto[state][c];
-                if next == NONE {
-                    delta[state][c] = delta[fail[state]][c];
-                } else {
-                    fail[next] = delta[fail[state]][c];
-                    delta[state][c] = next;
-                    queue.push_back(next);
+        // The crate's noncontiguous NFA, with its failure transitions followed by
+        // `next_state`, is the complete DFA we need: the crate's `dfa::DFA`, compiled
+        // from this NFA, takes several times as long to build, at every start of a
+        // pre-commit hook, only to be copied into our table.
+        let nfa = aho_corasick::nfa::noncontiguous::NFA::builder()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .prefilter(false)
+            .build(keywords)
+            .ok()?;
+
+        // The states reachable from the start state, breadth first; `next` holds
+        // each state's transitions, one a class, as indexes into `states`, and
+        // `ours[id]` the index of the crate's state `id`. The crate numbers its
+        // states densely, so `ours` stays about as long as `states`.
+        let start = nfa.start_state(Anchored::No).ok()?;
+        let mut states = vec![start];
+        let mut ours: Vec<Option<usize>> = vec![None; start.as_usize() + 1];
+        ours[start.as_usize()] = Some(0);
+        let mut next = Vec::new();
+        let mut at = 0;
+        while at < states.len() {
+            let sid = states[at];
+            debug_assert!(
+                (0..=255u8).all(|b| nfa.next_state(Anchored::No, sid, b)
+                    == nfa.next_state(
+                        Anchored::No,
+                        sid,
+                        representative[usize::from(class[usize::from(b)])]
+                    )),
+                "bytes of one class take one transition"
+            );
+            for &byte in &representative {
+                let to = nfa.next_state(Anchored::No, sid, byte);
+                if to.as_usize() >= ours.len() {
+                    ours.resize(to.as_usize() + 1, None);
                 }
+                next.push(*ours[to.as_usize()].get_or_insert_with(|| {
+                    states.push(to);
+                    states.len() - 1
+                }));
             }
+            if states.len() * stride > 1 << 16 {
+                return None;
+            }
+            at += 1;
         }
 
-        // Renumber: non-matching states first (the root, which never matches, stays 0).
-        let mut order: Vec<usize> = (0..states).filter(|&s| outputs[s].is_empty()).collect();
+        // Renumber: states that end no keyword first (the start state, which ends
+        // none, stays 0), then the matching ones.
+        let mut order: Vec<usize> = (0..states.len())
+            .filter(|&s| !nfa.is_match(states[s]))
+            .collect();
         let first_match = order.len();
-        order.extend((0..states).filter(|&s| !outputs[s].is_empty()));
-        let mut id = vec![0usize; states];
+        order.extend((0..states.len()).filter(|&s| nfa.is_match(states[s])));
+        let mut id = vec![0u16; states.len()];
         for (new, &old) in order.iter().enumerate() {
-            id[old] = new * stride;
+            id[old] = u16::try_from(new * stride).ok()?;
         }
         let mut trans: Box<[u16; TABLE]> = vec![0u16; TABLE]
             .into_boxed_slice()
@@ -245,24 +267,36 @@ impl DenseDfa {
             .expect("the vector has TABLE entries");
         for (new, &old) in order.iter().enumerate() {
             for c in 0..stride {
-                trans[new * stride + c] = u16::try_from(id[delta[old][c]]).ok()?;
+                trans[new * stride + c] = id[next[old * stride + c]];
             }
         }
+
+        // The keywords that end in each matching state, suffixes included, and each
+        // keyword's length, as the automaton holds them.
+        let mut lens = vec![0usize; nfa.patterns_len()];
+        let outputs = order[first_match..]
+            .iter()
+            .map(|&s| {
+                let sid = states[s];
+                let mut ended: Vec<u32> = (0..nfa.match_len(sid))
+                    .map(|k| {
+                        let pattern = nfa.match_pattern(sid, k);
+                        lens[pattern.as_usize()] = nfa.pattern_len(pattern);
+                        pattern.as_u32()
+                    })
+                    .collect();
+                ended.sort_unstable();
+                ended.into_boxed_slice()
+            })
+            .collect();
         Some(DenseDfa {
             class,
             trans,
             stride,
             match_start: u16::try_from(first_match * stride).ok()?,
-            outputs: order[first_match..]
-                .iter()
-                .map(|&s| {
-                    let mut keywords = outputs[s].clone();
-                    keywords.sort_unstable();
-                    keywords.into_boxed_slice()
-                })
-                .collect(),
-            lens: keywords.iter().map(Vec::len).collect(),
-            lead: keywords.iter().map(Vec::len).max().unwrap_or(1) - 1,
+            outputs,
+            lens,
+            lead: nfa.max_pattern_len().saturating_sub(1),
         })
     }
 
@@ -472,6 +506,42 @@ mod tests {
         ));
         let many = keywords(&["sk-", "ghp_", "aws", "akia", "xox", "password"]);
         assert!(!has_rare_byte_cover(&many));
+    }
+
+    /// Few keywords (under the cheap bound on states) but long and unshared ones: the
+    /// automaton outgrows 16-bit ids while it is walked, and the matcher falls back
+    /// to `aho-corasick` with every hit still found.
+    #[test]
+    fn long_keywords_that_outgrow_the_table_fall_back_to_aho_corasick() {
+        let alphabet = b"abcdefghijklmnopqrstuvwxyz0123456789-_";
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let kws: Vec<Vec<u8>> = (0..300)
+            .map(|_| {
+                (0..40)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        alphabet[(state >> 32) as usize % alphabet.len()]
+                    })
+                    .collect()
+            })
+            .collect();
+        assert!((kws.len() + 1) * (alphabet.len() + 1) <= 1 << 16);
+        assert!(!has_rare_byte_cover(&kws));
+        assert!(DenseDfa::new(&kws).is_none());
+        let matcher = KeywordMatcher::new(&kws).unwrap();
+        assert!(matches!(matcher.imp, Imp::Fallback(_)));
+        let mut hay = b"noise ".to_vec();
+        hay.extend(kws[17].to_ascii_uppercase());
+        hay.extend(b" noise");
+        let mut hits = Hits::default();
+        matcher.find_all(&hay, &mut hits);
+        assert_eq!(hits.as_slice(), reference(&kws, &hay));
+        assert!(hits
+            .as_slice()
+            .iter()
+            .any(|h| h.keyword == 17 && h.start == 6));
     }
 
     #[test]
