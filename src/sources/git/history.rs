@@ -7,9 +7,9 @@
 //! commits times files. It records, for each blob, the paths that hold it and the
 //! first commit (in that order: the oldest) that holds it there.
 //!
-//! Meanwhile the blobs are read and scanned by a pool of threads. With every ref to
-//! scan, `git cat-file --batch` processes stream every local blob in pack order (see
-//! [`stream`] for why); with `--rev`, or without git, the walk hands each new blob to
+//! Meanwhile the blobs are read and scanned. With every ref to scan, `git cat-file
+//! --batch` processes stream every local blob in pack order (see [`stream`] for why),
+//! each read and scanned by a thread of its own; with `--rev`, or without git, the walk hands each new blob to
 //! threads that read it with libgit2, each with its own repository (a
 //! `git2::Repository` is `Send` but not `Sync`). Findings wait until the walk ends:
 //! only then is each blob known at all its paths, and each secret attributed, once a
@@ -20,7 +20,7 @@
 //! named in a warning and skipped; the scan goes on.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::iter::Peekable;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
@@ -45,9 +45,9 @@ const MWINDOW_MAPPED_LIMIT: usize = 64 << 20;
 const MAX_GIT_PROCESSES: usize = 4;
 /// Set (to anything) to read every blob with libgit2, without a `git` process.
 pub const NO_GIT_PROCESS: &str = "KEYGATE_NO_GIT_PROCESS";
-/// Blob buffers kept for reuse, and the largest kept.
-const POOLED_BUFFERS: usize = 32;
-const POOLED_BUFFER: usize = 256 << 10;
+/// Bytes a stream reader holds at once; a larger blob grows its buffer for as long
+/// as it is scanned.
+const STREAM_BUFFER: usize = 1 << 20;
 /// Missing objects named one by one in the warning; more are counted.
 const MISSING_NAMED: usize = 50;
 
@@ -86,9 +86,6 @@ struct Shared<'a> {
     found: Mutex<Vec<(Oid, Vec<Finding>)>>,
     missing: Mutex<Vec<Oid>>,
     bar: ProgressBar,
-    /// Blob buffers the scanners are done with, for the stream reader to refill:
-    /// fresh allocations of gigabytes cost page faults.
-    buffers: Mutex<Vec<Vec<u8>>>,
 }
 
 impl Source for HistorySource {
@@ -115,7 +112,6 @@ impl Source for HistorySource {
             found: Mutex::new(Vec::new()),
             missing: Mutex::new(Vec::new()),
             bar: progress_bar(self.progress),
-            buffers: Mutex::new(Vec::new()),
         };
         // With every ref to scan, git itself streams every object of the database
         // while the walk runs (see `stream`); what it did not stream (a missing
@@ -184,7 +180,7 @@ fn with_libgit2<T>(
 }
 
 /// Walks the history while `git cat-file --batch` processes stream every blob of
-/// the database in pack order and a pool of threads scans them. Returns the walk and
+/// the database in pack order, each to a thread that scans what it streams. Returns the walk and
 /// the blobs streamed, or `None` (nothing scanned) when git cannot run here.
 ///
 /// Why git processes: reading every blob is the hot path of a history scan, and
@@ -213,17 +209,13 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
         let stderr = child.stderr.take()?;
         children.push((child, part, stdin, stdout, stderr));
     }
-    let threads = shared.ctx.threads.max(1);
-    let (sender, receiver) = sync_channel::<(Oid, Vec<u8>)>(threads * 16);
-    let queue = Mutex::new(receiver);
     let mut waits = Vec::new();
     let (walk, seen, errors) = std::thread::scope(|scope| {
         let mut readers = Vec::new();
         let mut errors = Vec::new();
         for (child, part, stdin, stdout, mut stderr) in children {
             scope.spawn(move || write_ids(stdin, part));
-            let sender = sender.clone();
-            readers.push(scope.spawn(move || read_stream(stdout, sender, shared)));
+            readers.push(scope.spawn(move || scan_stream(stdout, shared)));
             errors.push(scope.spawn(move || {
                 let mut text = String::new();
                 let _ = stderr.read_to_string(&mut text);
@@ -231,10 +223,6 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
             }));
             waits.push(child);
         }
-        drop(sender);
-        let workers: Vec<_> = (0..threads)
-            .map(|_| scope.spawn(|| scan_streamed(shared, &queue)))
-            .collect();
         let walk = walk(repo, tips, None, shared);
         let mut seen = OidSet::default();
         let mut failed = false;
@@ -243,9 +231,6 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
                 Ok(Ok(part)) => seen.extend(part),
                 _ => failed = true,
             }
-        }
-        for worker in workers {
-            let _ = worker.join();
         }
         let mut text: Vec<String> = errors
             .into_iter()
@@ -354,25 +339,26 @@ fn widen_pipe(pipe: &ChildStdout) {
 #[cfg(not(target_os = "linux"))]
 fn widen_pipe(_: &ChildStdout) {}
 
-/// Reads `git cat-file --batch` output: a header line `<id> <type> <size>`, the
-/// content, a newline. Blobs go to the scanners; returns the ids of the blobs read.
-fn read_stream(
-    stdout: ChildStdout,
-    sender: SyncSender<(Oid, Vec<u8>)>,
-    shared: &Shared,
-) -> std::io::Result<OidSet> {
-    let mut reader = BufReader::with_capacity(1 << 20, stdout);
+/// Reads `git cat-file --batch` output (a header line `<id> <type> <size>`, the
+/// content, a newline) and scans each blob where it lies in the read buffer;
+/// returns the ids of the blobs read.
+///
+/// Each git process has one thread that reads and scans its output: handing each
+/// blob to a pool of scanners cost two context switches a blob and a copy of every
+/// byte, while the pipe already lets git inflate ahead of the scan.
+fn scan_stream(stdout: ChildStdout, shared: &Shared) -> std::io::Result<OidSet> {
+    let mut stream = Stream::new(stdout);
+    let mut worker = Worker::default();
+    let mut findings = Vec::new();
     let mut seen = OidSet::default();
-    let mut header = Vec::new();
     let invalid =
         |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_string());
     loop {
-        header.clear();
-        if reader.read_until(b'\n', &mut header)? == 0 {
+        let Some(line) = stream.line()? else {
             return Ok(seen);
-        }
-        let line =
-            std::str::from_utf8(&header).map_err(|_| invalid("a header that is not UTF-8"))?;
+        };
+        let line = std::str::from_utf8(&stream.buf[line])
+            .map_err(|_| invalid("a header that is not UTF-8"))?;
         let mut parts = line.trim_end().split(' ');
         let (Some(id), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
             // `<id> missing` cannot come from --batch-all-objects; skip it anyway.
@@ -380,24 +366,17 @@ fn read_stream(
         };
         let size: u64 = size.parse().map_err(|_| invalid("a bad object size"))?;
         let oid = Oid::from_str(id).map_err(|_| invalid("a bad object id"))?;
+        let is_blob = kind == "blob";
         let too_big = shared.ctx.max_file_size.is_some_and(|limit| size > limit);
-        if kind == "blob" && !too_big {
-            let mut content = shared
-                .buffers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .pop()
-                .unwrap_or_default();
-            content.clear();
-            content.reserve(size as usize);
-            (&mut reader).take(size).read_to_end(&mut content)?;
+        if is_blob {
             seen.insert(oid);
-            if sender.send((oid, content)).is_err() {
-                return Ok(seen);
-            }
+        }
+        if is_blob && !too_big {
+            let size = usize::try_from(size).map_err(|_| invalid("an object too large"))?;
+            let content = stream.take(size)?;
+            scan_blob(shared, &mut worker, &mut findings, oid, content);
         } else {
-            if kind == "blob" {
-                seen.insert(oid);
+            if is_blob {
                 shared
                     .ctx
                     .collector
@@ -405,30 +384,101 @@ fn read_stream(
                     .skipped
                     .fetch_add(1, Ordering::Relaxed);
             }
-            std::io::copy(&mut (&mut reader).take(size), &mut std::io::sink())?;
+            stream.skip(size)?;
         }
-        let mut newline = [0u8; 1];
-        reader.read_exact(&mut newline)?;
+        stream.take(1)?;
     }
 }
 
-/// A scanning thread for streamed blobs.
-fn scan_streamed(shared: &Shared, queue: &Mutex<Receiver<(Oid, Vec<u8>)>>) {
-    let mut worker = Worker::default();
-    let mut findings = Vec::new();
-    loop {
-        let item = {
-            let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
-            queue.recv()
-        };
-        let Ok((oid, content)) = item else { return };
-        scan_blob(shared, &mut worker, &mut findings, oid, &content);
-        if content.capacity() <= POOLED_BUFFER {
-            let mut pool = shared.buffers.lock().unwrap_or_else(|p| p.into_inner());
-            if pool.len() < POOLED_BUFFERS {
-                pool.push(content);
+/// A read buffer over a `git cat-file --batch` stream that lends each object in
+/// place: no copy of a blob out of the buffer, and no allocation a blob.
+struct Stream<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// The unread bytes are `buf[start..end]`.
+    start: usize,
+    end: usize,
+}
+
+impl<R: Read> Stream<R> {
+    fn new(inner: R) -> Self {
+        Stream {
+            inner,
+            buf: vec![0; STREAM_BUFFER],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Reads until `n` unread bytes are buffered; false if the stream ends first.
+    fn fill(&mut self, n: usize) -> std::io::Result<bool> {
+        if self.end - self.start >= n {
+            return Ok(true);
+        }
+        if self.start + n > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if n > self.buf.len() {
+                self.buf.resize(n, 0);
+            } else if self.buf.len() > STREAM_BUFFER && n <= STREAM_BUFFER {
+                // A large blob is done with: give its memory back.
+                self.buf.truncate(STREAM_BUFFER.max(self.end));
+                self.buf.shrink_to_fit();
             }
         }
+        while self.end - self.start < n {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Ok(false),
+                Ok(read) => self.end += read,
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The next line, without its newline, as a range of `buf`; a last line
+    /// without a newline counts; `None` at the end of the stream.
+    fn line(&mut self) -> std::io::Result<Option<std::ops::Range<usize>>> {
+        let mut searched = 0;
+        loop {
+            let unread = &self.buf[self.start + searched..self.end];
+            if let Some(at) = memchr::memchr(b'\n', unread) {
+                let line = self.start..self.start + searched + at;
+                self.start = line.end + 1;
+                return Ok(Some(line));
+            }
+            searched = self.end - self.start;
+            if !self.fill(searched + 1)? {
+                if searched == 0 {
+                    return Ok(None);
+                }
+                let line = self.start..self.end;
+                self.start = self.end;
+                return Ok(Some(line));
+            }
+        }
+    }
+
+    /// The next `n` bytes, or an error if the stream ends before them.
+    fn take(&mut self, n: usize) -> std::io::Result<&[u8]> {
+        if !self.fill(n)? {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let taken = self.start..self.start + n;
+        self.start += n;
+        Ok(&self.buf[taken])
+    }
+
+    /// Passes over the next `n` bytes without holding them all.
+    fn skip(&mut self, mut n: u64) -> std::io::Result<()> {
+        while n > 0 {
+            let step = n.min(STREAM_BUFFER as u64) as usize;
+            self.take(step)?;
+            n -= step as u64;
+        }
+        Ok(())
     }
 }
 
@@ -910,6 +960,58 @@ mod tests {
             out.extend_from_slice(&[*id; RAW_ID]);
         }
         out
+    }
+
+    /// Reads at most `step` bytes a call, as a pipe may.
+    struct Trickle<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.data.len());
+            out[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    /// Headers, blobs larger than the buffer, skipped objects and a last line
+    /// without a newline come out of the stream reader whole and in order, however
+    /// the pipe cuts them; the buffer shrinks back after a large blob.
+    #[test]
+    fn the_stream_lends_whole_objects_across_reads() {
+        let big: Vec<u8> = (0..3 * STREAM_BUFFER + 7)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut data = b"a blob 3\nabc\n".to_vec();
+        data.extend_from_slice(format!("b blob {}\n", big.len()).as_bytes());
+        data.extend_from_slice(&big);
+        data.extend_from_slice(b"\nc tree 5\nxxxxx\nd missing");
+        for step in [1, 4096, 1 << 20, usize::MAX] {
+            let mut stream = Stream::new(Trickle { data: &data, step });
+            let line = stream.line().unwrap().unwrap();
+            assert_eq!(&stream.buf[line], b"a blob 3");
+            assert_eq!(stream.take(3).unwrap(), b"abc");
+            assert_eq!(stream.take(1).unwrap(), b"\n");
+            let line = stream.line().unwrap().unwrap();
+            assert_eq!(
+                stream.buf[line].len(),
+                format!("b blob {}", big.len()).len()
+            );
+            assert!(stream.take(big.len()).unwrap() == big);
+            stream.take(1).unwrap();
+            let line = stream.line().unwrap().unwrap();
+            assert_eq!(&stream.buf[line], b"c tree 5");
+            stream.skip(5).unwrap();
+            stream.take(1).unwrap();
+            assert_eq!(stream.buf.len(), STREAM_BUFFER);
+            let line = stream.line().unwrap().unwrap();
+            assert_eq!(&stream.buf[line], b"d missing");
+            assert_eq!(stream.line().unwrap(), None);
+            assert!(stream.take(1).is_err());
+        }
     }
 
     #[test]
