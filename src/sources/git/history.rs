@@ -191,12 +191,54 @@ fn with_libgit2<T>(
 /// reaches are scanned too, and dropped: no path or commit holds them. Nothing is
 /// fetched: only objects listed as local are asked for, with `GIT_NO_LAZY_FETCH`.
 fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, OidSet)> {
-    let blobs = list_blobs(repo)?;
+    // The walk starts at once, beside the listing of the blobs and the start of the
+    // git processes: the listing alone takes a core for a fraction of a second.
+    let (walk, streamed) = std::thread::scope(|scope| {
+        let streamer = scope.spawn(|| stream_blobs(shared));
+        let walk = walk(repo, tips, None, shared);
+        (walk, streamer.join())
+    });
+    let walk = match walk {
+        Ok(walk) => walk,
+        Err(err) => {
+            shared.ctx.collector.error("history", &format!("{err:#}"));
+            return None;
+        }
+    };
+    // When git could not run, nothing was streamed and libgit2 reads every blob.
+    let seen = match streamed {
+        Ok(Some((seen, errors))) => {
+            if let Some(first) = errors.first() {
+                shared.ctx.collector.warn(&format!(
+                    "`git cat-file` did not stream every object ({}); the rest is read with libgit2",
+                    first.trim().lines().next().unwrap_or("no message")
+                ));
+            }
+            seen
+        }
+        Ok(None) => OidSet::default(),
+        Err(_) => {
+            shared.ctx.collector.warn(
+                "`git cat-file` did not stream every object (a reading thread panicked); \
+                 the rest is read with libgit2",
+            );
+            OidSet::default()
+        }
+    };
+    Some((walk, seen))
+}
+
+/// Lists the blobs, runs the `git cat-file --batch` processes and scans what they
+/// stream. Returns the blobs streamed and what went wrong with the processes, or
+/// `None` (nothing streamed) when git cannot run here.
+fn stream_blobs(shared: &Shared) -> Option<(OidSet, Vec<String>)> {
+    let git_dir = shared.git_dir;
+    let blobs = list_blobs(git_dir)?;
     let processes = shared.ctx.threads.clamp(1, MAX_GIT_PROCESSES);
     let run = blobs.len().div_ceil(processes).max(1);
     let mut children = Vec::new();
     for part in blobs.chunks(run) {
-        let mut child = git(repo)
+        let mut child = git(git_dir)
             .args(["cat-file", "--batch"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -210,7 +252,7 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
         children.push((child, part, stdin, stdout, stderr));
     }
     let mut waits = Vec::new();
-    let (walk, seen, errors) = std::thread::scope(|scope| {
+    let (seen, mut errors) = std::thread::scope(|scope| {
         let mut readers = Vec::new();
         let mut errors = Vec::new();
         for (child, part, stdin, stdout, mut stderr) in children {
@@ -223,7 +265,6 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
             }));
             waits.push(child);
         }
-        let walk = walk(repo, tips, None, shared);
         let mut seen = OidSet::default();
         let mut failed = false;
         for reader in readers {
@@ -240,9 +281,8 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
         if failed && text.is_empty() {
             text.push("its output could not be read".into());
         }
-        (walk, seen, text)
+        (seen, text)
     });
-    let mut errors = errors;
     for mut child in waits {
         match child.wait() {
             Ok(status) if status.success() => {}
@@ -250,28 +290,15 @@ fn stream(repo: &Repository, tips: &[Tip], shared: &Shared) -> Option<(Walk, Oid
             Err(err) => errors.push(err.to_string()),
         }
     }
-    let walk = match walk {
-        Ok(walk) => walk,
-        Err(err) => {
-            shared.ctx.collector.error("history", &format!("{err:#}"));
-            return None;
-        }
-    };
-    if let Some(first) = errors.first() {
-        shared.ctx.collector.warn(&format!(
-            "`git cat-file` did not stream every object ({}); the rest is read with libgit2",
-            first.trim().lines().next().unwrap_or("no message")
-        ));
-    }
-    Some((walk, seen))
+    Some((seen, errors))
 }
 
 /// A `git` command on this repository's database alone, with bounded memory.
-fn git(repo: &Repository) -> Command {
+fn git(git_dir: &Path) -> Command {
     let mut command = Command::new("git");
     command
         .arg("--git-dir")
-        .arg(repo.path())
+        .arg(git_dir)
         .args([
             "--no-replace-objects",
             "-c",
@@ -289,8 +316,8 @@ fn git(repo: &Repository) -> Command {
 }
 
 /// Every blob of the local database, in pack order; `None` if git cannot list them.
-fn list_blobs(repo: &Repository) -> Option<Vec<Oid>> {
-    let out = git(repo)
+fn list_blobs(git_dir: &Path) -> Option<Vec<Oid>> {
+    let out = git(git_dir)
         .args([
             "cat-file",
             "--batch-all-objects",
