@@ -86,16 +86,7 @@ fn full_document_snapshot() {
         .assert()
         .code(1);
     let text = std::fs::read_to_string(&out).expect("keygate wrote the SARIF file");
-    let root = env
-        .path()
-        .canonicalize()
-        .expect("the temporary folder exists");
-    let root = regex::escape(&root.to_string_lossy());
-    // The crate's own version, not the SARIF format's `2.1.0`.
-    let version = format!(
-        r#""(semanticVersion|version)": "{}""#,
-        regex::escape(env!("CARGO_PKG_VERSION"))
-    );
+    let (root, version) = varying_parts(&env);
     insta::with_settings!({filters => vec![
         (root.as_str(), "[ROOT]"),
         (r#""[0-9a-f]{40}""#, r#""[COMMIT]""#),
@@ -103,6 +94,20 @@ fn full_document_snapshot() {
     ]}, {
         insta::assert_snapshot!(text);
     });
+}
+
+/// Patterns for what varies between runs of a snapshot: the temporary root, and the
+/// crate's own version (not the SARIF format's `2.1.0`).
+fn varying_parts(env: &TestEnv) -> (String, String) {
+    let root = env
+        .path()
+        .canonicalize()
+        .expect("the temporary folder exists");
+    let version = format!(
+        r#""(semanticVersion|version)": "{}""#,
+        regex::escape(env!("CARGO_PKG_VERSION"))
+    );
+    (regex::escape(&root.to_string_lossy()), version)
 }
 
 /// The SARIF of a history scan: a key added and removed again is reported on a line
@@ -138,15 +143,7 @@ fn history_document_snapshot() {
     let text = std::fs::read_to_string(&out).expect("keygate wrote the SARIF file");
     let doc: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(results(&doc)[0]["properties"]["author"], "Test User");
-    let root = env
-        .path()
-        .canonicalize()
-        .expect("the temporary folder exists");
-    let root = regex::escape(&root.to_string_lossy());
-    let version = format!(
-        r#""(semanticVersion|version)": "{}""#,
-        regex::escape(env!("CARGO_PKG_VERSION"))
-    );
+    let (root, version) = varying_parts(&env);
     insta::with_settings!({filters => vec![
         (root.as_str(), "[ROOT]"),
         (r#""[0-9a-f]{40}""#, r#""[COMMIT]""#),
