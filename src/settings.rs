@@ -133,7 +133,9 @@ pub struct SourceContext {
 }
 
 impl SourceContext {
-    fn of(target: &Target) -> SourceContext {
+    /// `config_dir` is [`Target::config_dir`], found once by the caller: each call
+    /// opens the repository again.
+    fn of(target: &Target, config_dir: Option<PathBuf>) -> SourceContext {
         let (kind, git) = match target {
             Target::Paths { .. } => ("files", false),
             Target::Stdin => ("stdin", false),
@@ -141,8 +143,7 @@ impl SourceContext {
             Target::History { .. } => ("history", true),
             Target::Range { .. } => ("range", true),
         };
-        let root = target
-            .config_dir()
+        let root = config_dir
             .map(|dir| dir.canonicalize().unwrap_or(dir))
             .map(|dir| std::path::absolute(&dir).unwrap_or(dir));
         SourceContext {
@@ -171,6 +172,7 @@ impl ScanSettings {
     /// Resolves scan arguments: target, config, rules, baseline, output.
     pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanSettings> {
         let target = resolve_target(args)?;
+        let config_dir = target.config_dir();
         let from_disk = || -> anyhow::Result<Option<Baseline>> {
             Ok(args
                 .common
@@ -195,7 +197,7 @@ impl ScanSettings {
                 (RangeBase::head(repo)?.config(None)?, from_disk()?)
             }
             _ => (
-                load_config(args.common.config.as_deref(), target.config_dir())?,
+                load_config(args.common.config.as_deref(), config_dir.clone())?,
                 from_disk()?,
             ),
         };
@@ -204,7 +206,7 @@ impl ScanSettings {
         let mut suppressor = config.suppressor(&target.paths_base())?;
         suppressor.baseline = baseline;
         let mut output = resolve_output(&args.common);
-        output.source = SourceContext::of(&target);
+        output.source = SourceContext::of(&target, config_dir);
         Ok(ScanSettings {
             target,
             rules,
