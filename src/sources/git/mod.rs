@@ -107,6 +107,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// True for a change that leaves new content at its path: an added, modified,
+/// renamed, copied or retyped file. Deletions and unchanged entries add nothing.
+pub fn adds_content(status: git2::Delta) -> bool {
+    matches!(
+        status,
+        git2::Delta::Added
+            | git2::Delta::Modified
+            | git2::Delta::Renamed
+            | git2::Delta::Copied
+            | git2::Delta::Typechange
+    )
+}
+
 /// Regular files hold content worth scanning; links hold a path, gitlinks a commit.
 pub fn is_regular(mode: git2::FileMode) -> bool {
     matches!(mode, git2::FileMode::Blob | git2::FileMode::BlobExecutable)

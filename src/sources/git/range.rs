@@ -18,7 +18,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-use super::{commit_info, is_missing, is_null_id, is_regular, scan_change, Change};
+use super::{adds_content, commit_info, is_missing, is_null_id, is_regular, scan_change, Change};
 use crate::sources::{ScanContext, Source, Worker};
 
 /// The commits of a range, as revisions to walk from and to stop at.
@@ -130,10 +130,7 @@ pub fn scan_commit(
         ));
     }
     for delta in diff.deltas() {
-        if !matches!(
-            delta.status(),
-            Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-        ) {
+        if !adds_content(delta.status()) {
             continue;
         }
         let new = delta.new_file();

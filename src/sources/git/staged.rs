@@ -20,7 +20,7 @@ use anyhow::Context;
 use git2::{Delta, DiffFindOptions, DiffOptions, ErrorCode, Index, Oid, Repository, Tree};
 
 use super::cache_tree::{self, StagedFile};
-use super::{is_missing, is_regular_mode, scan_change, Change};
+use super::{adds_content, is_missing, is_regular_mode, scan_change, Change};
 use crate::sources::{ScanContext, Source, Worker};
 
 /// The id of the empty blob: what an intent-to-add entry records.
@@ -167,12 +167,7 @@ fn git2_files(
     }
     let files = diff
         .deltas()
-        .filter(|delta| {
-            matches!(
-                delta.status(),
-                Delta::Added | Delta::Modified | Delta::Renamed | Delta::Copied | Delta::Typechange
-            )
-        })
+        .filter(|delta| adds_content(delta.status()))
         .map(|delta| {
             let (new, old) = (delta.new_file(), delta.old_file());
             StagedFile {
