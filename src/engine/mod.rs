@@ -136,9 +136,13 @@ impl Scanner {
     /// Runs the automaton and turns keyword hits into merged windows, per rule.
     fn collect_windows(&self, hay: &[u8], scratch: &mut Scratch) {
         scratch.windows.clear();
+        self.keywords.find_all(hay, &mut scratch.hits);
+        // Most inputs hold no keyword at all: they cost no per-rule work.
+        if scratch.hits.as_slice().is_empty() {
+            return;
+        }
         scratch.open.clear();
         scratch.open.resize(self.rules.len(), None);
-        self.keywords.find_all(hay, &mut scratch.hits);
         for hit in scratch.hits.as_slice() {
             for &rule_index in &self.keyword_rules[hit.keyword as usize] {
                 let rule = self.rules.get(rule_index);
