@@ -123,6 +123,11 @@ pub struct CommonArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_file_size: Option<u64>,
 
+    /// Layers of encoding (base64, hex, percent, escapes, HTML references, UTF-16)
+    /// looked through for keys; 0 turns decoding off.
+    #[arg(long, value_name = "N", default_value_t = crate::decode::DEFAULT_DEPTH)]
+    pub max_decode_depth: usize,
+
     /// Exit status when there are findings.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,

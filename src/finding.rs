@@ -11,6 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::decode::Layer;
 use crate::rules::{Rule, Severity};
 
 /// The commit that introduced a finding, for git history and range scans.
@@ -34,7 +35,7 @@ pub struct Location {
     pub column: u64,
     pub end_line: u64,
     pub end_column: u64,
-    /// Byte offsets of the secret in the scanned (decoded) content.
+    /// Byte offsets of the secret (or of its encoded form) in the content.
     pub start_byte: u64,
     pub end_byte: u64,
 }
@@ -67,6 +68,9 @@ pub struct Finding {
     /// The line that holds the secret, cut to a readable length, secret redacted.
     pub context: String,
     pub suppression: Option<Suppression>,
+    /// The encodings the secret was found under, outermost first; empty for a
+    /// secret written as it is.
+    pub decoded: Vec<Layer>,
 }
 
 impl Finding {
@@ -98,18 +102,21 @@ impl Default for Origin {
     }
 }
 
-/// Builds a finding for the secret at `secret` in `hay`.
+/// Builds a finding for `secret`, which stands at `span` of `hay`: written there as
+/// it is, or encoded (then `span` is the encoded text, and `secret` what it decodes
+/// to).
 pub fn build(
     rule: &Rule,
     hay: &[u8],
-    secret: Range<usize>,
+    span: Range<usize>,
+    secret: &[u8],
     entropy: f64,
     path: &str,
     origin: Origin,
 ) -> Finding {
-    let (line, column) = line_column(hay, secret.start, origin);
-    let (end_line, end_column) = line_column(hay, secret.end, origin);
-    let text = String::from_utf8_lossy(&hay[secret.clone()]).into_owned();
+    let (line, column) = line_column(hay, span.start, origin);
+    let (end_line, end_column) = line_column(hay, span.end, origin);
+    let text = String::from_utf8_lossy(secret).into_owned();
     Finding {
         rule_id: rule.syntax.id.clone(),
         rule_name: rule.syntax.name.clone(),
@@ -120,16 +127,17 @@ pub fn build(
             column,
             end_line,
             end_column,
-            start_byte: origin.offset + secret.start as u64,
-            end_byte: origin.offset + secret.end as u64,
+            start_byte: origin.offset + span.start as u64,
+            end_byte: origin.offset + span.end as u64,
         },
         fingerprint: fingerprint(&rule.syntax.id, &text),
-        context: context_line(hay, secret, &text),
+        context: context_line(hay, span, &text),
         secret: text,
         entropy: (entropy * 100.0).round() / 100.0,
         revoke_url: rule.syntax.revoke_url.clone(),
         commit: None,
         suppression: None,
+        decoded: Vec::new(),
     }
 }
 

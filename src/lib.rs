@@ -4,6 +4,7 @@
 //! resolves it with the [`config`] file (read from the base commit for merge checks:
 //! [`range_base`]), [`rules`] loads what secrets look like,
 //! [`engine`] finds them in bytes, [`sources`] feed it files, standard input and git,
+//! through [`decode`], which turns encoded text back into what a key was,
 //! [`finding`] places each match, [`suppress`] and [`baseline`] drop what users have
 //! accepted, [`collect`] gathers the results, and [`report`] writes them. The
 //! [`commands`] wire these together, one module a subcommand.
@@ -13,6 +14,7 @@ pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod config;
+pub mod decode;
 pub mod engine;
 pub mod finding;
 pub mod range_base;

@@ -163,6 +163,8 @@ pub struct ScanSettings {
     pub output: OutputSettings,
     pub threads: usize,
     pub max_file_size: Option<u64>,
+    /// `--max-decode-depth`.
+    pub decode_depth: usize,
     pub exit_code: u8,
     pub no_git: bool,
     pub follow: bool,
@@ -215,6 +217,7 @@ impl ScanSettings {
             output,
             threads: resolve_threads(args.common.threads),
             max_file_size: args.common.max_file_size,
+            decode_depth: args.common.max_decode_depth,
             exit_code: args.common.exit_code,
             no_git: args.no_git,
             follow: args.follow,

@@ -69,6 +69,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         output,
         threads,
         max_file_size,
+        decode_depth,
         no_git,
         follow,
         ..
@@ -89,6 +90,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         collector: &collector,
         max_file_size,
         threads,
+        decode_depth,
     };
     let mut notes = Vec::new();
     match &target {

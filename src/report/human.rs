@@ -95,6 +95,10 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         suppressed,
     )?;
     writeln!(out, "      secret:  {secret}")?;
+    if !f.decoded.is_empty() {
+        let layers: Vec<&str> = f.decoded.iter().map(|l| l.as_str()).collect();
+        writeln!(out, "      decoded: {}", layers.join(" > "))?;
+    }
     if !f.context.is_empty() && !report.output.show_secrets {
         writeln!(
             out,

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::Report;
 use crate::collect::Stats;
+use crate::decode::Layer;
 use crate::finding::{CommitInfo, Finding, Suppression};
 use crate::rules::Severity;
 
@@ -33,6 +34,10 @@ pub struct JsonFinding<'a> {
     pub revoke_url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commit: Option<&'a CommitInfo>,
+    /// The encodings the secret was found under, outermost first (absent for a
+    /// secret written as it is).
+    #[serde(skip_serializing_if = "<[Layer]>::is_empty")]
+    pub decoded: &'a [Layer],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
 }
@@ -54,6 +59,7 @@ impl<'a> JsonFinding<'a> {
             entropy: f.entropy,
             revoke_url: f.revoke_url.as_deref(),
             commit: f.commit.as_deref(),
+            decoded: &f.decoded,
             suppression: f.suppression,
         }
     }

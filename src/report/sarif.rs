@@ -405,11 +405,20 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
             f.rule_name
         ),
     };
+    let message = if f.decoded.is_empty() {
+        message
+    } else {
+        let layers: Vec<&str> = f.decoded.iter().map(|l| l.as_str()).collect();
+        format!("{message} It is encoded here ({}).", layers.join(", then "))
+    };
     let mut properties = BTreeMap::from([
         ("secretRedacted".to_string(), json!(f.redacted())),
         ("severity".to_string(), json!(f.severity.as_str())),
         ("entropy".to_string(), json!(f.entropy)),
     ]);
+    if !f.decoded.is_empty() {
+        properties.insert("decoded".into(), json!(f.decoded));
+    }
     if let Some(commit) = &f.commit {
         properties.insert("commit".into(), json!(commit.id));
         properties.insert("author".into(), json!(commit.author));
@@ -805,6 +814,7 @@ mod tests {
             commit: None,
             context: String::new(),
             suppression,
+            decoded: Vec::new(),
         }
     }
 

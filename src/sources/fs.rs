@@ -97,18 +97,8 @@ impl FsSource {
         shown: &str,
     ) -> io::Result<()> {
         let mut file = File::open(path)?;
-        if let Some(limit) = ctx.max_file_size {
-            let len = file.metadata()?.len();
-            if len > limit {
-                ctx.collector
-                    .counters
-                    .skipped
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                ctx.collector.warn(&format!(
-                    "`{shown}`: skipped, {len} bytes is over --max-file-size {limit}"
-                ));
-                return Ok(());
-            }
+        if ctx.max_file_size.is_some() && ctx.too_large(shown, file.metadata()?.len()) {
+            return Ok(());
         }
         let read = scan_reader(ctx, worker, &mut file, BlobMeta::path(shown))?;
         ctx.collector.add_file(read);

@@ -4,8 +4,11 @@
 //! history, ranges) finds content and hands it, with its path and commit, to the
 //! helpers here: [`scan_bytes`] for content in memory and [`scan_reader`] for a stream
 //! of any size, which it scans in overlapping chunks so that a file larger than
-//! memory is never read whole. Both turn engine matches into findings and pass them to
-//! the [`Collector`](crate::collect::Collector).
+//! memory is never read whole. Every piece goes the same way, whatever its source:
+//! UTF-16 is transcoded, the engine scans the piece as it is and every view that
+//! [`crate::decode`] finds in it, and each match becomes a finding placed in the
+//! original content (so line, column, the added-lines filter and inline allows are
+//! always judged there), handed to the [`Collector`](crate::collect::Collector).
 
 pub mod fs;
 pub mod git;
@@ -16,6 +19,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::collect::Collector;
+use crate::decode::{self, Layer, View};
 use crate::engine::{Match, Scanner, Scratch};
 use crate::finding::{self, CommitInfo, Finding, Origin, Suppression};
 use crate::suppress;
@@ -34,6 +38,29 @@ pub struct ScanContext<'a> {
     pub max_file_size: Option<u64>,
     /// Worker threads (`--threads`).
     pub threads: usize,
+    /// Layers of encoding looked through (`--max-decode-depth`; 0: none).
+    pub decode_depth: usize,
+}
+
+impl ScanContext<'_> {
+    /// True when a blob of `size` bytes is over `--max-file-size`: then it is
+    /// counted as skipped and named in a warning, the same way for every source.
+    pub fn too_large(&self, what: &str, size: u64) -> bool {
+        let Some(limit) = self.max_file_size else {
+            return false;
+        };
+        if size <= limit {
+            return false;
+        }
+        self.collector
+            .counters
+            .skipped
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.collector.warn(&format!(
+            "`{what}`: skipped, {size} bytes is over --max-file-size {limit}"
+        ));
+        true
+    }
 }
 
 /// A source of content to scan (files, stdin, git).
@@ -49,6 +76,8 @@ pub struct Worker {
     scratch: Scratch,
     matches: Vec<Match>,
     buf: Vec<u8>,
+    views: Vec<View>,
+    view_matches: Vec<Match>,
 }
 
 /// Sorted, disjoint 1-based line ranges: the lines a change added. Findings outside
@@ -119,9 +148,9 @@ impl<'a> BlobMeta<'a> {
     }
 }
 
-/// Scans content held in memory. UTF-16 with a byte-order mark is decoded first.
+/// Scans content held in memory. UTF-16 is transcoded first.
 pub fn scan_bytes(ctx: &ScanContext, worker: &mut Worker, bytes: &[u8], meta: BlobMeta) {
-    find_in_bytes(ctx.scanner, worker, bytes, meta, &mut |found| {
+    find_in_bytes(ctx, worker, bytes, meta, &mut |found| {
         ctx.collector.push(found)
     });
 }
@@ -130,25 +159,24 @@ pub fn scan_bytes(ctx: &ScanContext, worker: &mut Worker, bytes: &[u8], meta: Bl
 /// for sources that learn a finding's path or commit only after the scan (a git blob
 /// scanned once for every path and commit that holds it).
 pub fn find_in_bytes(
-    scanner: &Scanner,
+    ctx: &ScanContext,
     worker: &mut Worker,
     bytes: &[u8],
     meta: BlobMeta,
     emit: &mut dyn FnMut(Finding),
 ) {
     let whole = Origin::default();
+    let piece =
+        |hay: &[u8], outer: &[Layer], worker: &mut Worker, emit: &mut dyn FnMut(Finding)| {
+            scan_piece(ctx, worker, hay, meta, whole, 0..usize::MAX, outer, emit);
+        };
     if let Some(decoded) = decode_utf16(bytes) {
-        scan_piece(
-            scanner,
-            worker,
-            decoded.as_bytes(),
-            meta,
-            whole,
-            0..usize::MAX,
-            emit,
-        );
+        piece(decoded.as_bytes(), &[], worker, emit);
+    } else if let Some(encoding) = decode::utf16::detect(bytes) {
+        let (text, _) = encoding.decode_without_bom_handling(bytes);
+        piece(text.as_bytes(), &[Layer::Utf16], worker, emit);
     } else {
-        scan_piece(scanner, worker, bytes, meta, whole, 0..usize::MAX, emit);
+        piece(bytes, &[], worker, emit);
     }
 }
 
@@ -180,17 +208,25 @@ fn scan_chunks(
     // The first chunk is read whole before the byte-order mark is looked at: a
     // separate read of the first bytes would cost a system call a file.
     let total = fill(reader, buf, CHUNK + OVERLAP)? as u64;
-    if buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]) {
+    let bom = buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]);
+    let sniffed = if bom {
+        None
+    } else {
+        decode::utf16::detect(buf)
+    };
+    if bom || sniffed.is_some() {
         let head = std::mem::take(buf);
         let mut decoder = encoding_rs_io::DecodeReaderBytesBuilder::new()
-            .bom_sniffing(true)
+            .bom_sniffing(bom)
+            .encoding(sniffed)
             .strip_bom(true)
             .build(io::Cursor::new(head).chain(reader));
-        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta, false)?;
+        let outer: &[Layer] = if bom { &[] } else { &[Layer::Utf16] };
+        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta, false, outer)?;
         return Ok(read.max(total));
     }
     let at_end = buf.len() < CHUNK + OVERLAP;
-    Ok(total + scan_chunks_plain(ctx, worker, buf, reader, meta, at_end)?)
+    Ok(total + scan_chunks_plain(ctx, worker, buf, reader, meta, at_end, &[])?)
 }
 
 /// The chunk loop proper; `buf` may already hold the stream's first bytes, and all
@@ -202,6 +238,7 @@ fn scan_chunks_plain(
     reader: &mut dyn Read,
     meta: BlobMeta,
     at_end: bool,
+    outer: &[Layer],
 ) -> io::Result<u64> {
     let mut origin = Origin::default();
     let mut total = 0u64;
@@ -224,12 +261,13 @@ fn scan_chunks_plain(
             line_start_near(buf, buf.len() - OVERLAP)
         };
         scan_piece(
-            ctx.scanner,
+            ctx,
             worker,
             buf,
             meta,
             origin,
             skip..keep,
+            outer,
             &mut |found| ctx.collector.push(found),
         );
         if eof {
@@ -277,36 +315,139 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<u
     }
 }
 
-/// Scans one piece of content; keeps matches that start inside `keep`.
+/// A secret found in a piece, plain or in a decoded view, before it is placed.
+struct Candidate {
+    rule: usize,
+    /// Where it stands in the piece (its encoded form, if decoded).
+    span: Range<usize>,
+    /// Which view holds the secret: `None` for the piece itself.
+    view: Option<usize>,
+    secret: Range<usize>,
+    entropy: f64,
+}
+
+/// Scans one piece of content and the views decoding finds in it; keeps matches
+/// that start inside `keep`. `outer` names the encoding the whole piece was
+/// transcoded from, if any.
+#[allow(clippy::too_many_arguments)]
 fn scan_piece(
-    scanner: &Scanner,
+    ctx: &ScanContext,
     worker: &mut Worker,
     hay: &[u8],
     meta: BlobMeta,
     origin: Origin,
     keep: Range<usize>,
+    outer: &[Layer],
     emit: &mut dyn FnMut(Finding),
 ) {
-    worker.matches.clear();
-    scanner.scan(hay, &mut worker.scratch, &mut worker.matches);
-    for m in &worker.matches {
-        if !keep.contains(&m.secret.start) {
-            continue;
-        }
-        let rule = scanner.rules().get(m.rule);
-        let mut found = finding::build(rule, hay, m.secret.clone(), m.entropy, meta.path, origin);
+    let scanner = ctx.scanner;
+    let Worker {
+        scratch,
+        matches,
+        views,
+        view_matches,
+        ..
+    } = worker;
+    matches.clear();
+    scanner.scan(hay, scratch, matches);
+    decode::decode(hay, ctx.decode_depth, views);
+    let place = |c: &Candidate, emit: &mut dyn FnMut(Finding)| {
+        let (secret, layers) = match c.view {
+            None => (&hay[c.secret.clone()], outer.to_vec()),
+            Some(v) => {
+                let view = &views[v];
+                let mut layers = outer.to_vec();
+                layers.extend(&view.layers);
+                (&view.bytes[c.secret.clone()], layers)
+            }
+        };
+        let rule = scanner.rules().get(c.rule);
+        let mut found = finding::build(
+            rule,
+            hay,
+            c.span.clone(),
+            secret,
+            c.entropy,
+            meta.path,
+            origin,
+        );
         if meta
             .added_lines
             .is_some_and(|lines| !lines.contains(found.location.line))
         {
-            continue;
+            return;
         }
-        if suppress::inline_allowed(hay, m.secret.start) {
+        if suppress::inline_allowed(hay, c.span.start) {
             found.suppression = Some(Suppression::Inline);
         }
         found.commit = meta.commit.cloned();
+        found.decoded = layers;
         emit(found);
+    };
+    let plain = matches
+        .iter()
+        .filter(|m| keep.contains(&m.secret.start))
+        .map(|m| Candidate {
+            rule: m.rule,
+            span: m.secret.clone(),
+            view: None,
+            secret: m.secret.clone(),
+            entropy: m.entropy,
+        });
+    if views.is_empty() {
+        for c in plain {
+            place(&c, emit);
+        }
+        return;
     }
+    let mut kept: Vec<Candidate> = plain.collect();
+    for (v, view) in views.iter().enumerate() {
+        view_matches.clear();
+        scanner.scan(&view.bytes, scratch, view_matches);
+        for m in view_matches.iter() {
+            let span = view.original(m.secret.clone());
+            // A secret that reads the same in the piece was not encoded there: the
+            // plain scan (or a shallower view) has it.
+            if !keep.contains(&span.start) || hay[span.clone()] == view.bytes[m.secret.clone()] {
+                continue;
+            }
+            let candidate = Candidate {
+                rule: m.rule,
+                span,
+                view: Some(v),
+                secret: m.secret.clone(),
+                entropy: m.entropy,
+            };
+            admit(scanner, &mut kept, candidate);
+        }
+    }
+    kept.sort_by_key(|c| (c.span.start, c.rule));
+    for c in &kept {
+        place(c, emit);
+    }
+}
+
+/// Adds a decoded candidate unless a finding of the same secret already covers as
+/// much of the content: where a plain match and a decoded one overlap (for the same
+/// rule, or where either is generic), the one that spans more stands, so a key cut
+/// short by an escape in it is reported whole, and a key is reported once.
+fn admit(scanner: &Scanner, kept: &mut Vec<Candidate>, candidate: Candidate) {
+    let rules = scanner.rules();
+    let conflicts = |other: &Candidate| {
+        other.span.start < candidate.span.end
+            && candidate.span.start < other.span.end
+            && (other.rule == candidate.rule
+                || rules.get(other.rule).syntax.generic
+                || rules.get(candidate.rule).syntax.generic)
+    };
+    if kept
+        .iter()
+        .any(|other| conflicts(other) && other.span.len() >= candidate.span.len())
+    {
+        return;
+    }
+    kept.retain(|other| !conflicts(other));
+    kept.push(candidate);
 }
 
 /// Decodes UTF-16 with a byte-order mark into UTF-8; `None` for anything else.
@@ -389,6 +530,7 @@ mod tests {
                 collector: &collector,
                 max_file_size: None,
                 threads: 1,
+                decode_depth: decode::DEFAULT_DEPTH,
             };
             let mut worker = Worker::default();
             let mut reader = io::Cursor::new(text.into_bytes());

@@ -4,6 +4,7 @@
 mod action;
 mod baseline;
 mod config;
+mod decode;
 mod git;
 mod hooks;
 mod merge_check;

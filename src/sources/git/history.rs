@@ -24,7 +24,6 @@ use std::io::{Read, Write};
 use std::iter::Peekable;
 use std::path::{Path, PathBuf};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::Ordering;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 
@@ -394,23 +393,14 @@ fn scan_stream(stdout: ChildStdout, shared: &Shared) -> std::io::Result<OidSet> 
         let size: u64 = size.parse().map_err(|_| invalid("a bad object size"))?;
         let oid = Oid::from_str(id).map_err(|_| invalid("a bad object id"))?;
         let is_blob = kind == "blob";
-        let too_big = shared.ctx.max_file_size.is_some_and(|limit| size > limit);
         if is_blob {
             seen.insert(oid);
         }
-        if is_blob && !too_big {
+        if is_blob && !shared.ctx.too_large(&format!("blob {oid}"), size) {
             let size = usize::try_from(size).map_err(|_| invalid("an object too large"))?;
             let content = stream.take(size)?;
             scan_blob(shared, &mut worker, &mut findings, oid, content);
         } else {
-            if is_blob {
-                shared
-                    .ctx
-                    .collector
-                    .counters
-                    .skipped
-                    .fetch_add(1, Ordering::Relaxed);
-            }
             stream.skip(size)?;
         }
         stream.take(1)?;
@@ -518,7 +508,7 @@ fn scan_blob(
     bytes: &[u8],
 ) {
     let ctx = shared.ctx;
-    find_in_bytes(ctx.scanner, worker, bytes, BlobMeta::path(""), &mut |f| {
+    find_in_bytes(ctx, worker, bytes, BlobMeta::path(""), &mut |f| {
         findings.push(f)
     });
     ctx.collector.add_blob(bytes.len() as u64);
@@ -858,16 +848,11 @@ fn scan_blobs(shared: &Shared, queue: &Mutex<Receiver<Vec<Oid>>>) -> anyhow::Res
         };
         let Ok(batch) = batch else { return Ok(()) };
         for oid in batch {
-            if let Some(limit) = ctx.max_file_size {
-                match odb.read_header(oid) {
-                    Ok((size, _)) if size as u64 > limit => {
-                        ctx.collector
-                            .counters
-                            .skipped
-                            .fetch_add(1, Ordering::Relaxed);
+            if ctx.max_file_size.is_some() {
+                if let Ok((size, _)) = odb.read_header(oid) {
+                    if ctx.too_large(&format!("blob {oid}"), size as u64) {
                         continue;
                     }
-                    _ => {}
                 }
             }
             match odb.read(oid) {

@@ -178,11 +178,11 @@ pub fn scan_change(ctx: &ScanContext, worker: &mut Worker, change: &Change) -> a
     if binary {
         let mut known = HashSet::new();
         for old in change.old {
-            find_in_bytes(ctx.scanner, worker, old, meta, &mut |found| {
+            find_in_bytes(ctx, worker, old, meta, &mut |found| {
                 known.insert(found.fingerprint);
             });
         }
-        find_in_bytes(ctx.scanner, worker, change.new, meta, &mut |found| {
+        find_in_bytes(ctx, worker, change.new, meta, &mut |found| {
             if !known.contains(&found.fingerprint) {
                 ctx.collector.push(found);
             }

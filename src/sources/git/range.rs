@@ -171,10 +171,7 @@ pub fn scan_commit(
             }
             Err(err) => return Err(err.into()),
         };
-        if ctx
-            .max_file_size
-            .is_some_and(|limit| blob.size() as u64 > limit)
-        {
+        if ctx.too_large(&shown, blob.size() as u64) {
             continue;
         }
         let mut olds = Vec::new();

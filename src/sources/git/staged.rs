@@ -73,14 +73,8 @@ impl Source for StagedSource {
                     continue;
                 }
             };
-            if let Some(limit) = ctx.max_file_size {
-                if blob.size() as u64 > limit {
-                    ctx.collector.warn(&format!(
-                        "`{path}`: skipped, {} bytes is over --max-file-size {limit}",
-                        blob.size()
-                    ));
-                    continue;
-                }
+            if ctx.too_large(path, blob.size() as u64) {
+                continue;
             }
             let old_blob = match file.old {
                 Some((old_id, old_mode)) if is_regular_mode(old_mode) => {

@@ -1,0 +1,219 @@
+//! Base64, standard and URL-safe, padded or not, and wrapped over lines (MIME at 76
+//! columns, PEM at 64).
+//!
+//! A run of the alphabet of either flavour (they differ in two characters, so one
+//! lenient table reads both) at least [`MIN_RUN`] long is a candidate; a run that
+//! fills a line whose length is a multiple of four goes on at the next line. Runs of
+//! hex digits alone are left to the hex decoder. A run is decoded at the first of the
+//! four alignments whose first bytes are text (a run may have picked up a few
+//! characters of the name before it), and kept only if all of it is text.
+
+use super::segment::{self, Class, MIN_DECODED};
+use super::{is_text, Decoder, Layer, Piece};
+
+/// Base64 characters in a run that can hold a key: 18 bytes.
+const MIN_RUN: usize = 24;
+/// A wrapped line is at least this long.
+const MIN_WRAPPED_LINE: usize = 40;
+/// Bytes decoded to choose an alignment.
+const PROBE: usize = 24;
+
+const ALPHABET: Class = segment::class(&[
+    (b'A', b'Z'),
+    (b'a', b'z'),
+    (b'0', b'9'),
+    (b'+', b'+'),
+    (b'/', b'/'),
+    (b'-', b'-'),
+    (b'_', b'_'),
+]);
+
+/// The value of a base64 character of either flavour.
+fn value(b: u8) -> u8 {
+    match b {
+        b'A'..=b'Z' => b - b'A',
+        b'a'..=b'z' => b - b'a' + 26,
+        b'0'..=b'9' => b - b'0' + 52,
+        b'+' | b'-' => 62,
+        _ => 63,
+    }
+}
+
+pub struct Base64;
+
+impl Decoder for Base64 {
+    fn layer(&self) -> Layer {
+        Layer::Base64
+    }
+
+    fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
+        let mut chars: Vec<u32> = Vec::new();
+        let mut resume = 0;
+        segment::runs(hay, &ALPHABET, MIN_RUN, |run| {
+            if run.start < resume {
+                return;
+            }
+            chars.clear();
+            let end = gather(hay, run, &mut chars);
+            resume = end;
+            if chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit()) {
+                return;
+            }
+            if let Some(piece) = decode_chars(hay, &chars) {
+                out.push(piece);
+            }
+        });
+    }
+}
+
+/// Collects the positions of the characters of the run at `first` and of the lines
+/// it wraps onto; returns where the last line's run ends.
+fn gather(hay: &[u8], first: std::ops::Range<usize>, chars: &mut Vec<u32>) -> usize {
+    let mut run = first;
+    loop {
+        chars.extend((run.start..run.end).map(|p| p as u32));
+        let line_len = run.len();
+        let starts_line = run.start == 0
+            || hay[..run.start]
+                .iter()
+                .rev()
+                .take_while(|&&b| b != b'\n')
+                .all(|&b| b == b' ' || b == b'\t');
+        let mut next = run.end;
+        if hay.get(next) == Some(&b'\r') {
+            next += 1;
+        }
+        let wraps = starts_line
+            && line_len >= MIN_WRAPPED_LINE
+            && line_len % 4 == 0
+            && hay.get(next) == Some(&b'\n');
+        if !wraps {
+            return run.end;
+        }
+        next += 1;
+        while matches!(hay.get(next), Some(b' ' | b'\t')) {
+            next += 1;
+        }
+        let len = hay[next..]
+            .iter()
+            .take_while(|&&b| ALPHABET[b as usize])
+            .count();
+        if len == 0 {
+            return run.end;
+        }
+        run = next..next + len;
+    }
+}
+
+/// Decodes the characters at `chars`, choosing the alignment; `None` when no
+/// alignment gives text.
+fn decode_chars(hay: &[u8], chars: &[u32]) -> Option<Piece> {
+    let shift = (0..4).find(|&shift| {
+        let probe = &chars[shift.min(chars.len())..];
+        let probe = &probe[..probe.len().min(PROBE * 4 / 3)];
+        is_text(&decode_bytes(hay, probe))
+    })?;
+    let chars = &chars[shift..];
+    let bytes = decode_bytes(hay, chars);
+    if bytes.len() < MIN_DECODED || !is_text(&bytes) {
+        return None;
+    }
+    // Byte k holds bits 8k..8k+8 of the stream: characters 8k/6 to (8k+7)/6.
+    let spans = (0..bytes.len())
+        .map(|k| {
+            let first = chars[8 * k / 6];
+            let last = chars[(8 * k + 7) / 6];
+            (first, last + 1)
+        })
+        .collect();
+    Some(Piece { bytes, spans })
+}
+
+fn decode_bytes(hay: &[u8], chars: &[u32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chars.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &p in chars {
+        acc = acc << 6 | u32::from(value(hay[p as usize]));
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding, for tests across the decoding stage.
+#[cfg(test)]
+pub fn encode_for_tests(bytes: &[u8]) -> String {
+    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(char::from(STD[(n >> (18 - 6 * i) & 63) as usize]));
+        }
+        out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pieces(hay: &str) -> Vec<Piece> {
+        let mut out = Vec::new();
+        Base64.decode(hay.as_bytes(), &mut out);
+        out
+    }
+
+    #[test]
+    fn runs_decode_and_map_to_their_characters() {
+        let plain = "OPENAI_API_KEY=sk-test-abcdefghijklmnop\n";
+        let encoded = encode_for_tests(plain.as_bytes());
+        let hay = format!("data:\n  env: {encoded}\n");
+        let found = pieces(&hay);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].bytes, plain.as_bytes());
+        let at = hay.find(&encoded).unwrap();
+        assert_eq!(found[0].spans[0], (at as u32, at as u32 + 2));
+        let (_, last) = *found[0].spans.last().unwrap();
+        assert!(last as usize <= at + encoded.len());
+    }
+
+    #[test]
+    fn url_safe_unpadded_and_misaligned_runs_decode() {
+        let plain = b"???>>>token: some text here";
+        let encoded = encode_for_tests(plain)
+            .replace('+', "-")
+            .replace('/', "_")
+            .replace('=', "");
+        assert!(encoded.contains('_') || encoded.contains('-'));
+        assert_eq!(pieces(&format!("\"{encoded}\""))[0].bytes, plain);
+        // Two characters of a name glued before the run.
+        assert_eq!(pieces(&format!("ab{encoded}"))[0].bytes, plain);
+    }
+
+    #[test]
+    fn wrapped_lines_join() {
+        let plain =
+            "a line of text that is long enough to wrap over two lines of base64 for sure\n";
+        let encoded = encode_for_tests(plain.as_bytes());
+        let wrapped = format!("{}\n{}\n", &encoded[..76], &encoded[76..]);
+        assert_eq!(pieces(&wrapped)[0].bytes, plain.as_bytes());
+        let indented = format!("  {}\r\n  {}\n", &encoded[..76], &encoded[76..]);
+        assert_eq!(pieces(&indented)[0].bytes, plain.as_bytes());
+    }
+
+    #[test]
+    fn noise_and_hex_give_nothing() {
+        assert!(pieces("GoogleCloudAiplatformV1beta1SecretEnvVar").is_empty());
+        assert!(pieces("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==").is_empty());
+        assert!(
+            pieces("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855").is_empty()
+        );
+        assert!(pieces("short c2stYWJj").is_empty());
+    }
+}
