@@ -7,7 +7,9 @@
 //! Each runs with the built-in rules and with the built-in rules plus the stand-in
 //! set of `fixtures/bench/standin-rules.toml` (64 more rules shaped like the peers',
 //! to see how speed holds as rules are added). `keywords` times the keyword
-//! prefilter alone, over the larger set's keywords.
+//! prefilter alone, over the larger set's keywords. `decode` times the decoding
+//! stage alone (finding and decoding encoded runs, `keygate::decode`) over the
+//! `code` input and over the same text with a base64 line every 4 KiB.
 //!
 //! Run: `cargo bench --bench engine` (add `-- --quick` for a rough figure).
 
@@ -160,12 +162,38 @@ fn keywords(c: &mut Criterion) {
     group.finish();
 }
 
+fn decode(c: &mut Criterion) {
+    let code = code_text();
+    let mut encoded = Vec::with_capacity(SIZE);
+    for (i, chunk) in code.chunks(4096).enumerate() {
+        encoded.extend_from_slice(chunk);
+        // A line of base64 (a Secret's value): "OPENAI_API_KEY=…" encoded.
+        if i % 2 == 0 {
+            encoded.extend_from_slice(
+                b"\n  env: T1BFTkFJX0FQSV9LRVk9c2stdGVzdC1hYmNkZWZnaGlqa2xtbm9wcXJzdHV2\n",
+            );
+        }
+    }
+    let mut group = c.benchmark_group("decode");
+    let mut views = Vec::new();
+    for (name, hay) in [("code", &code), ("code+base64", &encoded)] {
+        group.throughput(Throughput::Bytes(hay.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                keygate::decode::decode(black_box(hay), keygate::decode::DEFAULT_DEPTH, &mut views);
+                views.len()
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
-    targets = engine, keywords
+    targets = engine, keywords, decode
 }
 criterion_main!(benches);

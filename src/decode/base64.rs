@@ -1,22 +1,29 @@
 //! Base64, standard and URL-safe, padded or not, and wrapped over lines (MIME at 76
-//! columns, PEM at 64).
+//! columns, PEM at 64); and, in the same pass, the runs of hex digits among them.
 //!
 //! A run of the alphabet of either flavour (they differ in two characters, so one
 //! lenient table reads both) at least [`MIN_RUN`] long is a candidate; a run that
-//! fills a line whose length is a multiple of four goes on at the next line. Runs of
-//! hex digits alone are left to the hex decoder. A run is decoded at the first of the
-//! four alignments whose first bytes are text (a run may have picked up a few
-//! characters of the name before it), and kept only if all of it is text.
+//! fills a line whose length is a multiple of four goes on at the next line. Hex
+//! digits are base64 characters too, so the hex runs inside a run go to
+//! [`super::hex`], and a run of hex digits alone is not read as base64. A run is
+//! decoded at the first of the four alignments whose first bytes are text (a run may
+//! have picked up a few characters of the name before it), and kept only if all of
+//! it is text. Finding the runs is most of the cost of decoding: see
+//! [`segment::runs`].
 
 use super::segment::{self, Class, MIN_DECODED};
-use super::{is_text, Decoder, Layer, Piece};
+use super::{hex, is_text, Decoder, Layer, Piece};
 
-/// Base64 characters in a run that can hold a key: 18 bytes.
-const MIN_RUN: usize = 24;
+/// Base64 characters in a run that can hold a key: 21 bytes, the shortest keys'
+/// length (an AWS key id is 20 characters).
+const MIN_RUN: usize = 28;
 /// A wrapped line is at least this long.
 const MIN_WRAPPED_LINE: usize = 40;
 /// Bytes decoded to choose an alignment.
 const PROBE: usize = 24;
+/// Characters gathered over wrapped lines at most; the lines after them start a run
+/// of their own.
+const MAX_CHARS: usize = segment::MAX_PIECE;
 
 const ALPHABET: Class = segment::class(&[
     (b'A', b'Z'),
@@ -39,28 +46,39 @@ fn value(b: u8) -> u8 {
     }
 }
 
-pub struct Base64;
+pub struct Base64AndHex;
 
-impl Decoder for Base64 {
-    fn layer(&self) -> Layer {
-        Layer::Base64
-    }
-
+impl Decoder for Base64AndHex {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         let mut chars: Vec<u32> = Vec::new();
         let mut resume = 0;
-        segment::runs(hay, &ALPHABET, MIN_RUN, |run| {
-            if run.start < resume {
+        segment::runs(hay, &ALPHABET, MIN_RUN.min(hex::MIN_RUN), |run| {
+            if run.len() >= hex::MIN_RUN {
+                for window in segment::windows(run.clone()) {
+                    hex::decode_runs(hay, window, out);
+                }
+            }
+            if run.start < resume || run.len() < MIN_RUN {
                 return;
             }
-            chars.clear();
-            let end = gather(hay, run, &mut chars);
-            resume = end;
-            if chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit()) {
-                return;
+            if chars.capacity() > 2 * MAX_CHARS {
+                chars = Vec::new();
             }
-            if let Some(piece) = decode_chars(hay, &chars) {
-                out.push(piece);
+            // A long line is decoded in windows; the last may wrap onto the next lines.
+            let mut windows = segment::windows(run).peekable();
+            while let Some(window) = windows.next() {
+                chars.clear();
+                if windows.peek().is_some() {
+                    chars.extend((window.start..window.end).map(|p| p as u32));
+                } else {
+                    resume = gather(hay, window, &mut chars);
+                }
+                if chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit()) {
+                    continue;
+                }
+                if let Some(piece) = decode_chars(hay, &chars) {
+                    out.push(piece);
+                }
             }
         });
     }
@@ -72,21 +90,22 @@ fn gather(hay: &[u8], first: std::ops::Range<usize>, chars: &mut Vec<u32>) -> us
     let mut run = first;
     loop {
         chars.extend((run.start..run.end).map(|p| p as u32));
-        let line_len = run.len();
-        let starts_line = run.start == 0
-            || hay[..run.start]
-                .iter()
-                .rev()
-                .take_while(|&&b| b != b'\n')
-                .all(|&b| b == b' ' || b == b'\t');
+        if chars.len() >= MAX_CHARS {
+            return run.end;
+        }
         let mut next = run.end;
         if hay.get(next) == Some(&b'\r') {
             next += 1;
         }
-        let wraps = starts_line
-            && line_len >= MIN_WRAPPED_LINE
-            && line_len % 4 == 0
-            && hay.get(next) == Some(&b'\n');
+        // The cheap tests first: the look back to the line's start is the last.
+        let wraps = run.len() >= MIN_WRAPPED_LINE
+            && run.len() % 4 == 0
+            && hay.get(next) == Some(&b'\n')
+            && hay[..run.start]
+                .iter()
+                .rev()
+                .take_while(|&&b| b != b'\n')
+                .all(|&b| b == b' ' || b == b'\t');
         if !wraps {
             return run.end;
         }
@@ -108,11 +127,7 @@ fn gather(hay: &[u8], first: std::ops::Range<usize>, chars: &mut Vec<u32>) -> us
 /// Decodes the characters at `chars`, choosing the alignment; `None` when no
 /// alignment gives text.
 fn decode_chars(hay: &[u8], chars: &[u32]) -> Option<Piece> {
-    let shift = (0..4).find(|&shift| {
-        let probe = &chars[shift.min(chars.len())..];
-        let probe = &probe[..probe.len().min(PROBE * 4 / 3)];
-        is_text(&decode_bytes(hay, probe))
-    })?;
+    let shift = (0..4).find(|&shift| probe_is_text(hay, &chars[shift.min(chars.len())..]))?;
     let chars = &chars[shift..];
     let bytes = decode_bytes(hay, chars);
     if bytes.len() < MIN_DECODED || !is_text(&bytes) {
@@ -126,7 +141,39 @@ fn decode_chars(hay: &[u8], chars: &[u32]) -> Option<Piece> {
             (first, last + 1)
         })
         .collect();
-    Some(Piece { bytes, spans })
+    Some(Piece {
+        layer: Layer::Base64,
+        bytes,
+        spans,
+    })
+}
+
+/// True when the first [`PROBE`] bytes that `chars` decode to could be text: no
+/// control character but white space, and at most a quarter of them above ASCII.
+/// Most runs (identifiers, paths, random data) fail within a few bytes, and nothing
+/// is allocated to find out.
+fn probe_is_text(hay: &[u8], chars: &[u32]) -> bool {
+    let mut acc = 0u32;
+    let mut bits = 0;
+    let mut seen = 0;
+    let mut high = 0;
+    for &p in chars {
+        acc = acc << 6 | u32::from(value(hay[p as usize]));
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            let b = (acc >> bits) as u8;
+            if (b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t')) || b == 0x7F {
+                return false;
+            }
+            high += usize::from(b >= 0x80);
+            seen += 1;
+            if seen == PROBE {
+                break;
+            }
+        }
+    }
+    seen > 0 && high * 4 <= seen
 }
 
 fn decode_bytes(hay: &[u8], chars: &[u32]) -> Vec<u8> {
@@ -165,7 +212,8 @@ mod tests {
 
     fn pieces(hay: &str) -> Vec<Piece> {
         let mut out = Vec::new();
-        Base64.decode(hay.as_bytes(), &mut out);
+        Base64AndHex.decode(hay.as_bytes(), &mut out);
+        out.retain(|p| p.layer == Layer::Base64);
         out
     }
 

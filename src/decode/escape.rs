@@ -65,13 +65,9 @@ fn escape_at(hay: &[u8], i: usize) -> Option<Unescaped> {
 }
 
 impl Decoder for Escape {
-    fn layer(&self) -> Layer {
-        Layer::Escape
-    }
-
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         let triggers = memchr::memchr_iter(b'\\', hay).filter(|&i| code_escape(hay, i).is_some());
-        segment::decode_around(hay, triggers, escape_at, out);
+        segment::decode_around(Layer::Escape, hay, triggers, escape_at, out);
     }
 }
 

@@ -1,45 +1,60 @@
 //! Hex: runs of at least [`MIN_RUN`] hex digits, decoded two digits a byte and kept
 //! when they decode to text. Hashes, ids and checksums decode to random bytes and
-//! give nothing.
+//! give nothing. Hex digits are base64 characters, so the base64 pass
+//! ([`super::base64`]) finds the runs and hands them here.
 
-use super::segment::{self, hex_value, Class, MIN_DECODED};
-use super::{is_text, Decoder, Layer, Piece};
+use std::ops::Range;
+
+use super::segment::{hex_value, MIN_DECODED};
+use super::{is_text, Layer, Piece};
 
 /// Hex digits in a run that can hold a key: 16 bytes.
-const MIN_RUN: usize = 32;
+pub const MIN_RUN: usize = 32;
 
-const DIGITS: Class = segment::class(&[(b'0', b'9'), (b'a', b'f'), (b'A', b'F')]);
-
-pub struct Hex;
-
-impl Decoder for Hex {
-    fn layer(&self) -> Layer {
-        Layer::Hex
+/// Decodes the runs of at least [`MIN_RUN`] hex digits inside `within`.
+pub fn decode_runs(hay: &[u8], within: Range<usize>, out: &mut Vec<Piece>) {
+    let mut at = within.start;
+    while at < within.end {
+        let len = hay[at..within.end]
+            .iter()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        if len >= MIN_RUN {
+            decode_run(hay, at..at + len, out);
+        }
+        at += len + 1;
     }
+}
 
-    fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
-        segment::runs(hay, &DIGITS, MIN_RUN, |run| {
-            // An odd run has a stray digit at one end: try both.
-            for start in [run.start, run.start + run.len() % 2] {
-                let digits = &hay[start..run.end - (run.end - start) % 2];
-                let bytes: Vec<u8> = digits
-                    .chunks_exact(2)
-                    .map(|pair| {
-                        hex_value(pair[0]).unwrap_or(0) << 4 | hex_value(pair[1]).unwrap_or(0)
-                    })
-                    .collect();
-                if bytes.len() >= MIN_DECODED && is_text(&bytes) {
-                    let spans = (0..bytes.len())
-                        .map(|k| ((start + 2 * k) as u32, (start + 2 * k + 2) as u32))
-                        .collect();
-                    out.push(Piece { bytes, spans });
-                    return;
-                }
-                if run.len() % 2 == 0 {
-                    return;
-                }
-            }
-        });
+/// Decodes one run of hex digits; an odd run has a stray digit at one end, so both
+/// readings are tried.
+fn decode_run(hay: &[u8], run: Range<usize>, out: &mut Vec<Piece>) {
+    let byte =
+        |at: usize| hex_value(hay[at]).unwrap_or(0) << 4 | hex_value(hay[at + 1]).unwrap_or(0);
+    let starts: &[usize] = if run.len() % 2 == 0 {
+        &[run.start]
+    } else {
+        &[run.start, run.start + 1]
+    };
+    for &start in starts {
+        let count = (run.end - start) / 2;
+        // Hashes and ids fail within their first bytes: look before allocating.
+        let text = |b: u8| matches!(b, 0x20..=0x7E | b'\n' | b'\r' | b'\t');
+        if !(0..count.min(8)).all(|k| text(byte(start + 2 * k))) {
+            continue;
+        }
+        let bytes: Vec<u8> = (0..count).map(|k| byte(start + 2 * k)).collect();
+        if bytes.len() >= MIN_DECODED && is_text(&bytes) {
+            let spans = (0..count)
+                .map(|k| ((start + 2 * k) as u32, (start + 2 * k + 2) as u32))
+                .collect();
+            out.push(Piece {
+                layer: Layer::Hex,
+                bytes,
+                spans,
+            });
+            return;
+        }
     }
 }
 
@@ -49,7 +64,7 @@ mod tests {
 
     fn pieces(hay: &str) -> Vec<Piece> {
         let mut out = Vec::new();
-        Hex.decode(hay.as_bytes(), &mut out);
+        decode_runs(hay.as_bytes(), 0..hay.len(), &mut out);
         out
     }
 
@@ -63,6 +78,10 @@ mod tests {
         assert_eq!(found[0].spans[0], (5, 7));
         assert_eq!(
             pieces(&format!("x = 0{encoded}"))[0].bytes,
+            plain.as_bytes()
+        );
+        assert_eq!(
+            pieces(&format!("x = {encoded}0"))[0].bytes,
             plain.as_bytes()
         );
         assert!(

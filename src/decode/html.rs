@@ -70,13 +70,9 @@ fn reference_at(hay: &[u8], i: usize) -> Option<Unescaped> {
 }
 
 impl Decoder for Html {
-    fn layer(&self) -> Layer {
-        Layer::Html
-    }
-
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         let triggers = memchr::memmem::find_iter(hay, b"&#").filter(|&i| numeric(hay, i).is_some());
-        segment::decode_around(hay, triggers, reference_at, out);
+        segment::decode_around(Layer::Html, hay, triggers, reference_at, out);
     }
 }
 

@@ -67,17 +67,27 @@ impl Layer {
     }
 }
 
-/// A decoded run, as a decoder returns it: bytes and, per byte, the range of the
-/// decoder's input it came from.
-#[derive(Debug, Default, PartialEq)]
+/// A decoded run, as a decoder returns it: its encoding, its bytes and, per byte,
+/// the range of the decoder's input it came from.
+#[derive(Debug, PartialEq)]
 pub struct Piece {
+    pub layer: Layer,
     pub bytes: Vec<u8>,
     pub spans: Vec<(u32, u32)>,
 }
 
-/// One encoding's finder and decoder.
+impl Piece {
+    pub fn new(layer: Layer) -> Piece {
+        Piece {
+            layer,
+            bytes: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+}
+
+/// One encoding's finder and decoder (or two, where one pass finds both).
 pub trait Decoder: Sync {
-    fn layer(&self) -> Layer;
     /// Appends a [`Piece`] for each run of this encoding in `hay` that decodes to
     /// text (`hay` is at most `u32::MAX` bytes long).
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>);
@@ -85,8 +95,8 @@ pub trait Decoder: Sync {
 
 /// Every decoder, in the order their views are scanned.
 static DECODERS: &[&dyn Decoder] = &[
-    &base64::Base64,
-    &hex::Hex,
+    // Hex digits are base64 characters too: one pass finds the runs of both.
+    &base64::Base64AndHex,
     &percent::Percent,
     &escape::Escape,
     &html::Html,
@@ -179,7 +189,7 @@ fn push_level(
                     (spans, parent.layers.clone())
                 }
             };
-            layers.push(decoder.layer());
+            layers.push(piece.layer);
             out.push(View {
                 bytes: piece.bytes,
                 spans,

@@ -17,13 +17,9 @@ fn escape_at(hay: &[u8], i: usize) -> Option<Unescaped> {
 }
 
 impl Decoder for Percent {
-    fn layer(&self) -> Layer {
-        Layer::Percent
-    }
-
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         let triggers = memchr::memchr_iter(b'%', hay).filter(|&i| escape_at(hay, i).is_some());
-        segment::decode_around(hay, triggers, escape_at, out);
+        segment::decode_around(Layer::Percent, hay, triggers, escape_at, out);
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::{is_text, Piece};
+use super::{is_text, Layer, Piece};
 
 /// Bytes before the first and after the last escape of a stretch that are decoded
 /// with it: far more than a key and the name it is assigned to.
@@ -16,6 +16,23 @@ pub const REACH: usize = 512;
 
 /// Decoded stretches shorter than this hold no key.
 pub const MIN_DECODED: usize = 16;
+
+/// The most bytes of one run decoded as one piece, and how much consecutive pieces
+/// of a longer run overlap (more than the longest key's encoding): a run of
+/// megabytes (minified code, a dump) costs memory in proportion to this, not to
+/// its length. Both are multiples of 4, so base64 pieces keep their alignment.
+pub const MAX_PIECE: usize = 64 << 10;
+pub const PIECE_OVERLAP: usize = 1 << 10;
+
+/// `run` cut into windows of at most [`MAX_PIECE`] bytes that overlap by
+/// [`PIECE_OVERLAP`].
+pub fn windows(run: Range<usize>) -> impl Iterator<Item = Range<usize>> {
+    let step = MAX_PIECE - PIECE_OVERLAP;
+    (run.start..run.end)
+        .step_by(step)
+        .map(move |start| start..(start + MAX_PIECE).min(run.end))
+        .take_while(move |w| w.start == run.start || w.start + PIECE_OVERLAP < run.end)
+}
 
 /// A 256-entry byte class.
 pub type Class = [bool; 256];
@@ -39,6 +56,12 @@ pub const fn class(ranges: &[(u8, u8)]) -> Class {
 }
 
 /// Every maximal run of bytes of `class` at least `min` long, in order.
+///
+/// A Horspool-like skip loop: a run of `min` starting at or after `i` must cover the
+/// byte `i + min - 1`; if that byte is outside the class, the loop jumps past it,
+/// and if it is inside, the look goes back from it only as far as the nearest byte
+/// outside the class (a word's start, in ordinary text), past which the next run
+/// must start. Only a run that is long enough is followed to its end.
 pub fn runs(hay: &[u8], class: &Class, min: usize, mut each: impl FnMut(Range<usize>)) {
     let n = hay.len();
     if min == 0 || n < min {
@@ -48,22 +71,17 @@ pub fn runs(hay: &[u8], class: &Class, min: usize, mut each: impl FnMut(Range<us
     let mut i = 0;
     while i + min <= n {
         let probe = i + min - 1;
-        if !class[hay[probe] as usize] {
-            i = probe + 1;
-            continue;
+        match hay[i..=probe].iter().rposition(|&b| !class[b as usize]) {
+            Some(outside) => i += outside + 1,
+            None => {
+                let mut end = probe + 1;
+                while end < n && class[hay[end] as usize] {
+                    end += 1;
+                }
+                each(i..end);
+                i = end + 1;
+            }
         }
-        let mut start = probe;
-        while start > i && class[hay[start - 1] as usize] {
-            start -= 1;
-        }
-        let mut end = probe + 1;
-        while end < n && class[hay[end] as usize] {
-            end += 1;
-        }
-        if end - start >= min {
-            each(start..end);
-        }
-        i = end + 1;
     }
 }
 
@@ -102,6 +120,7 @@ impl Unescaped {
 /// share a stretch. Within a stretch, `unescape` is asked at every byte; what it does
 /// not decode is copied as it is. Stretches that decode to text are pushed.
 pub fn decode_around(
+    layer: Layer,
     hay: &[u8],
     triggers: impl Iterator<Item = usize>,
     unescape: impl Fn(&[u8], usize) -> Option<Unescaped>,
@@ -126,13 +145,14 @@ pub fn decode_around(
         let ceiling = last.saturating_add(REACH).min(hay.len());
         let end = memchr::memchr(b'\n', &hay[last..ceiling]).map_or(ceiling, |p| last + p);
         covered = end;
-        if let Some(piece) = unescape_stretch(hay, start..end, &unescape) {
+        if let Some(piece) = unescape_stretch(layer, hay, start..end, &unescape) {
             out.push(piece);
         }
     }
 }
 
 fn unescape_stretch(
+    layer: Layer,
     hay: &[u8],
     stretch: Range<usize>,
     unescape: &impl Fn(&[u8], usize) -> Option<Unescaped>,
@@ -159,7 +179,11 @@ fn unescape_stretch(
             }
         }
     }
-    (changed && bytes.len() >= MIN_DECODED && is_text(&bytes)).then_some(Piece { bytes, spans })
+    (changed && bytes.len() >= MIN_DECODED && is_text(&bytes)).then_some(Piece {
+        layer,
+        bytes,
+        spans,
+    })
 }
 
 /// The value of a hex digit.
@@ -205,11 +229,25 @@ mod tests {
     }
 
     #[test]
+    fn long_runs_are_cut_into_overlapping_windows() {
+        assert_eq!(windows(10..20).collect::<Vec<_>>(), [10..20]);
+        let long: Vec<_> = windows(0..3 * MAX_PIECE).collect();
+        assert_eq!(long[0], 0..MAX_PIECE);
+        assert_eq!(long[1].start, MAX_PIECE - PIECE_OVERLAP);
+        assert_eq!(long.last().unwrap().end, 3 * MAX_PIECE);
+        assert!(long
+            .iter()
+            .all(|w| w.len() <= MAX_PIECE && w.start % 4 == 0));
+        assert!(long.windows(2).all(|p| p[0].end > p[1].start));
+    }
+
+    #[test]
     fn stretches_cover_their_triggers_and_map_each_byte() {
         let hay = b"first\nname = a%41b%42c long enough to keep\nlast";
         let mut out = Vec::new();
         let triggers = memchr::memchr_iter(b'%', hay);
         decode_around(
+            Layer::Percent,
             hay,
             triggers,
             |h, i| {

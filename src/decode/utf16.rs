@@ -8,8 +8,8 @@
 //! registry export, an executable's resources) are runs ([`Utf16Runs`]), decoded as
 //! a layer like any other.
 
-use super::segment::MIN_DECODED;
-use super::{is_text, Decoder, Layer, Piece};
+use super::segment::{self, MIN_DECODED};
+use super::{Decoder, Layer, Piece};
 
 /// Bytes looked at to call a whole file UTF-16.
 const SNIFF: usize = 1024;
@@ -50,67 +50,79 @@ fn printable(b: u8) -> bool {
 }
 
 impl Decoder for Utf16Runs {
-    fn layer(&self) -> Layer {
-        Layer::Utf16
-    }
-
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         if memchr::memchr(0, hay).is_none() {
             return;
         }
-        // Little endian runs are `c 0 c 0 …`; big endian ones `0 c 0 c …`, the same
-        // pattern one byte on. Each zero at `z` closes a unit `(z - 1, z)` read little
-        // endian; a run read big endian starts one byte later.
-        let mut run_start: Option<usize> = None;
-        let mut last_zero = 0usize;
-        let flush = |start: usize, last_zero: usize, out: &mut Vec<Piece>| {
-            // Read little endian, the run is `start..=last_zero`; big endian (its
-            // first byte is the zero), the last zero's character follows it.
-            let big = hay[start] == 0;
-            let end = if !big {
-                last_zero + 1
-            } else if hay.get(last_zero + 1).is_some_and(|&c| printable(c)) {
-                last_zero + 2
-            } else {
-                last_zero
-            };
-            let units = (end - start) / 2;
-            if units < MIN_UNITS {
-                return;
-            }
-            let mut piece = Piece::default();
-            for k in 0..units {
-                let at = start + 2 * k;
-                piece.bytes.push(if big { hay[at + 1] } else { hay[at] });
-                piece.spans.push((at as u32, at as u32 + 2));
-            }
-            if is_text(&piece.bytes) {
-                out.push(piece);
-            }
-        };
-        for z in memchr::memchr_iter(0, hay) {
-            let continues = run_start.is_some() && z == last_zero + 2;
-            let unit_ok = z >= 1 && printable(hay[z - 1]);
-            if continues && unit_ok {
-                last_zero = z;
+        // A skip loop over pairs: every window of `2 * MIN_UNITS` bytes of UTF-16
+        // ASCII holds, at each of its positions, a character beside a zero. So when
+        // the pair near a window's end is not one, no run starts before it, and the
+        // loop moves on a window's length: zero padding and random bytes alike are
+        // crossed a look per window.
+        let n = hay.len();
+        let window = 2 * MIN_UNITS;
+        let mut i = 0;
+        while i + window <= n {
+            let p = i + window - 2;
+            let (a, b) = (hay[p], hay[p + 1]);
+            if !((a == 0 && printable(b)) || (b == 0 && printable(a))) {
+                i = p + 1;
                 continue;
             }
-            if let Some(start) = run_start.take() {
-                flush(start, last_zero, out);
+            // `c 0 c 0` reads as units `(c, 0)` or, one byte on, `(0, c)`: the two
+            // readings hold the same characters but for one at an end, so both are
+            // followed and the longer kept.
+            let zero = if a == 0 { p } else { p + 1 };
+            let readings = [(zero.wrapping_sub(1), 1isize), (zero + 1, -1isize)];
+            let best = readings
+                .iter()
+                .filter_map(|&(c, side)| {
+                    extent(hay, c, side).map(|(first, last)| (first, last, side))
+                })
+                .max_by_key(|&(first, last, _)| last - first);
+            let Some((first, last, side)) = best else {
+                i = p + 1;
+                continue;
+            };
+            if (last - first) / 2 + 1 >= MIN_UNITS {
+                // Windows of an even length and step keep to the characters.
+                for window in segment::windows(first..last + 1) {
+                    let mut piece = Piece::new(Layer::Utf16);
+                    for at in window.step_by(2) {
+                        // The unit is the character and its zero, in either order.
+                        let from = if side < 0 { at - 1 } else { at } as u32;
+                        piece.bytes.push(hay[at]);
+                        piece.spans.push((from, from + 2));
+                    }
+                    if piece.bytes.len() >= MIN_UNITS {
+                        out.push(piece);
+                    }
+                }
             }
-            if unit_ok {
-                run_start = Some(z - 1);
-                last_zero = z;
-            } else if z + 1 < hay.len() && printable(hay[z + 1]) {
-                // A big-endian run's first unit: its zero comes first.
-                run_start = Some(z);
-                last_zero = z;
-            }
-        }
-        if let Some(start) = run_start {
-            flush(start, last_zero, out);
+            i = (last + 1).max(p + 1);
         }
     }
+}
+
+/// The first and last character of the run of units through the character at `c`,
+/// each with its zero at `side` from it; `None` if `c` is no such unit.
+fn extent(hay: &[u8], c: usize, side: isize) -> Option<(usize, usize)> {
+    let unit = |at: usize| -> bool {
+        let z = at as isize + side;
+        z >= 0 && hay.get(at).is_some_and(|&b| printable(b)) && hay.get(z as usize) == Some(&0)
+    };
+    if !unit(c) {
+        return None;
+    }
+    let mut first = c;
+    while first >= 2 && unit(first - 2) {
+        first -= 2;
+    }
+    let mut last = c;
+    while unit(last + 2) {
+        last += 2;
+    }
+    Some((first, last))
 }
 
 #[cfg(test)]

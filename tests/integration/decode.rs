@@ -500,3 +500,26 @@ fn a_key_cut_by_an_escape_is_reported_once_whole() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0]["secret"], k.as_str());
 }
+
+/// A key deep inside a base64 run of hundreds of kilobytes (decoded in overlapping
+/// windows) is found once, at its place on the line.
+#[test]
+fn a_key_deep_in_a_long_base64_run_is_found_once() {
+    let env = TestEnv::new();
+    let k = keys::openai_project(180);
+    // Each key start a window boundary could cut: windows are 64 KiB of base64.
+    for (i, filler) in [(0u64, 48_900usize), (1, 147_400), (2, 200_000)] {
+        let text = format!(
+            "{}\nOPENAI_API_KEY={k}\n{}",
+            "# padding line\n".repeat(filler / 15),
+            "x".repeat(5000)
+        );
+        let enc = base64(text.as_bytes());
+        env.write(&format!("big{i}.b64"), format!("data: {enc}\n"));
+    }
+    let (_, found) = scan(&env, &["."]);
+    assert_eq!(found.len(), 3, "{found:#?}");
+    assert!(found
+        .iter()
+        .all(|f| f["secret"] == k.as_str() && f["line"] == 1));
+}
