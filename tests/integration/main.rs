@@ -5,6 +5,7 @@ mod action;
 mod baseline;
 mod config;
 mod decode;
+mod disguise;
 mod git;
 mod hooks;
 mod merge_check;
