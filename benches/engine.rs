@@ -180,7 +180,12 @@ fn decode(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(hay.len() as u64));
         group.bench_function(name, |b| {
             b.iter(|| {
-                keygate::decode::decode(black_box(hay), keygate::decode::DEFAULT_DEPTH, &mut views);
+                keygate::decode::decode(
+                    black_box(hay),
+                    keygate::decode::DEFAULT_DEPTH,
+                    None,
+                    &mut views,
+                );
                 views.len()
             })
         });

@@ -74,7 +74,13 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         follow,
         ..
     } = settings;
-    let scanner = Scanner::new(rules)?;
+    // The keyword walk also finds where the decoding stage looks for disguised keys.
+    let triggers = if decode_depth > 0 {
+        crate::decode::trigger_patterns()
+    } else {
+        Vec::new()
+    };
+    let scanner = Scanner::with_triggers(rules, &triggers)?;
     super::rules::prove_custom_rules(&scanner, &config)?;
     let live = (output.format == Format::Jsonl)
         .then(|| live_jsonl(&output))

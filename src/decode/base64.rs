@@ -73,7 +73,7 @@ impl Decoder for Base64AndHex {
                 } else {
                     resume = gather(hay, window, &mut chars);
                 }
-                if chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit()) {
+                if !may_hold_text(hay, &chars) {
                     continue;
                 }
                 if let Some(piece) = decode_chars(hay, &chars) {
@@ -122,6 +122,21 @@ fn gather(hay: &[u8], first: std::ops::Range<usize>, chars: &mut Vec<u32>) -> us
         }
         run = next..next + len;
     }
+}
+
+/// True when a run can be base64 of text, judged without decoding it. Base64 of
+/// ASCII text begins each group of four with a character of `I`-`Z` or `a`-`f` (the
+/// top six bits of a byte below 0x80), so uppercase letters are never rare in it:
+/// runs without them (`snake_case_names`, paths, hex digits alone, which the hex
+/// decoder reads) are passed over.
+fn may_hold_text(hay: &[u8], chars: &[u32]) -> bool {
+    let head = &chars[..chars.len().min(32)];
+    let upper = head
+        .iter()
+        .filter(|&&p| hay[p as usize].is_ascii_uppercase())
+        .count();
+    let all_hex = chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit());
+    upper * 8 >= head.len() && !all_hex
 }
 
 /// Decodes the characters at `chars`, choosing the alignment; `None` when no

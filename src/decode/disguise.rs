@@ -16,27 +16,21 @@ use std::sync::OnceLock;
 use aho_corasick::{AhoCorasick, MatchKind};
 
 use super::{charcodes, join, reverse, rot13, Decoder, Piece};
+use crate::engine::TriggerHit;
 
 /// Prefixes that keys of a kind start with, long or rare enough that a disguised
 /// form of one marks a disguised key.
 pub const PREFIXES: &[&str] = &[
     "sk-",
     "sk_live_",
-    "sk_test_",
     "rk_live_",
     "ghp_",
     "gho_",
-    "ghu_",
-    "ghs_",
-    "ghr_",
     "github_pat_",
     "glpat-",
     "xoxb-",
     "xoxp-",
-    "xoxa-",
-    "xapp-",
     "AKIA",
-    "ASIA",
     "AIza",
     "hf_",
     "gsk_",
@@ -44,9 +38,19 @@ pub const PREFIXES: &[&str] = &[
     "pplx-",
     "nvapi-",
     "npm_",
-    "pypi-",
-    "whsec_",
-    "csk-",
+    "T3BlbkFJ",
+];
+
+/// The prefixes whose encoded, rot13 and reversed forms are looked for too: the
+/// most leaked kinds. The automaton stays within 64 patterns, where `aho-corasick`
+/// searches with a vectorised prefilter (Teddy) instead of walking every byte.
+const DISGUISED: &[&str] = &[
+    "sk-",
+    "ghp_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "AKIA",
     "T3BlbkFJ",
 ];
 
@@ -63,7 +67,15 @@ enum Kind {
 
 struct Triggers {
     automaton: AhoCorasick,
+    patterns: Vec<Vec<u8>>,
     kinds: Vec<Kind>,
+}
+
+/// The patterns whose places the disguise decoder needs: give them to the engine's
+/// keyword walk (`Scanner::with_triggers`) and hand its hits to
+/// [`super::decode`], and the search costs no pass of its own.
+pub fn trigger_patterns() -> Vec<Vec<u8>> {
+    triggers().patterns.clone()
 }
 
 fn triggers() -> &'static Triggers {
@@ -77,33 +89,32 @@ fn triggers() -> &'static Triggers {
         };
         for prefix in PREFIXES {
             add((*prefix).to_string(), Kind::Literal);
+        }
+        for prefix in DISGUISED {
             let b64 = base64_prefix(prefix.as_bytes());
             add(b64.clone(), Kind::Literal);
-            add(
-                prefix.bytes().map(|b| format!("{b:02x}")).collect(),
-                Kind::Literal,
-            );
-            add(
-                prefix.bytes().map(|b| format!("\\x{b:02x}")).collect(),
-                Kind::Literal,
-            );
+            add(prefix.chars().rev().collect(), Kind::Reverse);
             let rotated = rot13::rot13_str(prefix);
             if rotated != *prefix {
                 add(rotated, Kind::Rot13);
             }
-            add(prefix.chars().rev().collect(), Kind::Reverse);
-            add(b64.chars().rev().collect(), Kind::Reverse);
         }
+        // Hex and `\x` chunks, and reversed base64, of the generic prefix alone.
+        add("736b2d".to_string(), Kind::Literal);
+        add("\\x73\\x6b\\x2d".to_string(), Kind::Literal);
+        add(base64_prefix(b"sk-").chars().rev().collect(), Kind::Reverse);
+        add(rot13::rot13_str("hf_"), Kind::Rot13);
         for code in charcodes::FIRST_CODES {
             add((*code).to_string(), Kind::Charcode);
         }
         let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
+            .match_kind(MatchKind::LeftmostFirst)
             .build(patterns.iter().map(|(p, _)| p.as_bytes()))
             .expect("a few hundred short literal patterns always build");
         Triggers {
             automaton,
-            kinds: patterns.into_iter().map(|(_, k)| k).collect(),
+            kinds: patterns.iter().map(|(_, k)| *k).collect(),
+            patterns: patterns.into_iter().map(|(p, _)| p.into_bytes()).collect(),
         }
     })
 }
@@ -126,22 +137,50 @@ pub struct Disguises;
 impl Decoder for Disguises {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         let triggers = triggers();
-        // Each construction is decoded once, however many triggers it holds.
-        let mut done = [0usize; 4];
-        for hit in triggers.automaton.find_overlapping_iter(hay) {
-            let kind = triggers.kinds[hit.pattern().as_usize()];
-            let slot = kind as usize;
-            if hit.start() < done[slot] {
-                continue;
-            }
-            let end = match kind {
-                Kind::Literal => join::decode_at(hay, hit.start(), out),
-                Kind::Rot13 => rot13::decode_at(hay, hit.start(), out),
-                Kind::Reverse => reverse::decode_at(hay, hit.start(), out),
-                Kind::Charcode => charcodes::decode_at(hay, hit.start(), out),
-            };
-            done[slot] = done[slot].max(end);
+        let hits = triggers
+            .automaton
+            .find_iter(hay)
+            .map(|m| (m.start(), m.pattern().as_usize()));
+        decode_each(hay, hits, out);
+    }
+}
+
+/// Decodes at the places the engine's keyword walk found ([`trigger_patterns`]).
+/// The walk matches without regard to case; the patterns are checked as written.
+pub fn decode_hits(hay: &[u8], hits: &[TriggerHit], out: &mut Vec<Piece>) {
+    if hits.is_empty() {
+        return;
+    }
+    let patterns = &triggers().patterns;
+    let mut exact: Vec<(usize, usize)> = hits
+        .iter()
+        .filter(|h| {
+            let pattern = &patterns[h.trigger as usize];
+            hay.get(h.start..h.start + pattern.len()) == Some(pattern.as_slice())
+        })
+        .map(|h| (h.start, h.trigger as usize))
+        .collect();
+    exact.sort_unstable();
+    decode_each(hay, exact.into_iter(), out);
+}
+
+fn decode_each(hay: &[u8], hits: impl Iterator<Item = (usize, usize)>, out: &mut Vec<Piece>) {
+    let kinds = &triggers().kinds;
+    // Each construction is decoded once, however many triggers it holds.
+    let mut done = [0usize; 4];
+    for (start, pattern) in hits {
+        let kind = kinds[pattern];
+        let slot = kind as usize;
+        if start < done[slot] {
+            continue;
         }
+        let end = match kind {
+            Kind::Literal => join::decode_at(hay, start, out),
+            Kind::Rot13 => rot13::decode_at(hay, start, out),
+            Kind::Reverse => reverse::decode_at(hay, start, out),
+            Kind::Charcode => charcodes::decode_at(hay, start, out),
+        };
+        done[slot] = done[slot].max(end);
     }
 }
 
@@ -157,8 +196,9 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_has_triggers() {
+    fn every_kind_has_triggers_and_they_fit_a_fast_search() {
         let t = triggers();
+        assert!(t.kinds.len() <= 64, "{} triggers", t.kinds.len());
         for kind in [Kind::Literal, Kind::Rot13, Kind::Reverse, Kind::Charcode] {
             assert!(t.kinds.contains(&kind), "{kind:?}");
         }

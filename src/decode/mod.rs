@@ -36,6 +36,10 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::engine::TriggerHit;
+
+pub use disguise::trigger_patterns;
+
 /// The default `--max-decode-depth`.
 pub const DEFAULT_DEPTH: usize = 3;
 
@@ -109,7 +113,8 @@ pub trait Decoder: Sync {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>);
 }
 
-/// Every decoder, in the order their views are scanned.
+/// Every decoder, in the order their views are scanned; the disguises come last
+/// (see [`decode`]).
 static DECODERS: &[&dyn Decoder] = &[
     // Hex digits are base64 characters too: one pass finds the runs of both.
     &base64::Base64AndHex,
@@ -150,14 +155,20 @@ fn cover(a: (u32, u32), b: (u32, u32)) -> (u32, u32) {
 
 /// Every view of `hay` to `depth` layers, outermost first; each nested view's spans
 /// are composed back to `hay`.
-pub fn decode(hay: &[u8], depth: usize, out: &mut Vec<View>) {
+///
+/// `triggers` are the places where the engine's keyword walk met the patterns of
+/// [`trigger_patterns`] in `hay`, when its scanner was built with them
+/// (`Scanner::with_triggers`): then the disguises of `hay` itself cost no search of
+/// their own. Without them (`None`), the disguise decoder searches `hay` itself, as
+/// it always does in the (small) decoded views.
+pub fn decode(hay: &[u8], depth: usize, triggers: Option<&[TriggerHit]>, out: &mut Vec<View>) {
     out.clear();
     if depth == 0 || u32::try_from(hay.len()).is_err() {
         return;
     }
     let mut budget = hay.len().saturating_mul(BUDGET_FACTOR).max(BUDGET_FLOOR);
     let mut pieces = Vec::new();
-    push_level(hay, None, &mut pieces, &mut budget, out);
+    push_level(hay, None, triggers, &mut pieces, &mut budget, out);
     let mut level_start = 0;
     for _ in 1..depth {
         let level_end = out.len();
@@ -174,7 +185,14 @@ pub fn decode(hay: &[u8], depth: usize, out: &mut Vec<View>) {
                     layers: Vec::new(),
                 },
             );
-            push_level(&view.bytes, Some(&view), &mut pieces, &mut budget, out);
+            push_level(
+                &view.bytes,
+                Some(&view),
+                None,
+                &mut pieces,
+                &mut budget,
+                out,
+            );
             out[parent] = view;
         }
         level_start = level_end;
@@ -186,13 +204,17 @@ pub fn decode(hay: &[u8], depth: usize, out: &mut Vec<View>) {
 fn push_level(
     hay: &[u8],
     parent: Option<&View>,
+    triggers: Option<&[TriggerHit]>,
     pieces: &mut Vec<Piece>,
     budget: &mut usize,
     out: &mut Vec<View>,
 ) {
-    for decoder in DECODERS {
+    for (i, decoder) in DECODERS.iter().enumerate() {
         pieces.clear();
-        decoder.decode(hay, pieces);
+        match triggers {
+            Some(hits) if i == DECODERS.len() - 1 => disguise::decode_hits(hay, hits, pieces),
+            _ => decoder.decode(hay, pieces),
+        }
         for piece in pieces.drain(..) {
             if piece.bytes.len() > *budget {
                 return;
@@ -252,7 +274,7 @@ mod tests {
 
     fn views(text: &[u8], depth: usize) -> Vec<View> {
         let mut out = Vec::new();
-        decode(text, depth, &mut out);
+        decode(text, depth, None, &mut out);
         out
     }
 
@@ -341,7 +363,7 @@ mod tests {
                     hay.extend_from_slice(atom);
                 }
             }
-            decode(&hay, 3, &mut out);
+            decode(&hay, 3, None, &mut out);
             for view in &out {
                 assert_eq!(view.bytes.len(), view.spans.len());
                 for i in 0..view.bytes.len() {

@@ -58,6 +58,23 @@ pub struct Scratch {
     open: Vec<Option<Window>>,
     windows: Vec<Window>,
     hits: Hits,
+    triggers: Vec<TriggerHit>,
+}
+
+impl Scratch {
+    /// The triggers the last scan met (see [`Scanner::with_triggers`]), in order.
+    pub fn triggers(&self) -> &[TriggerHit] {
+        &self.triggers
+    }
+}
+
+/// Where the keyword walk met one of the extra patterns a scanner was built with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TriggerHit {
+    /// Index of the pattern in the list given to [`Scanner::with_triggers`].
+    pub trigger: u32,
+    /// Where it starts; it matched ASCII-case-insensitively.
+    pub start: usize,
 }
 
 /// The shared, thread-safe matcher built from a [`RuleSet`].
@@ -67,12 +84,24 @@ pub struct Scanner {
     keywords: KeywordMatcher,
     /// For each automaton pattern, the rules that listed that keyword.
     keyword_rules: Vec<Vec<usize>>,
+    /// For each automaton pattern, the extra patterns ([`Scanner::with_triggers`])
+    /// it stands for.
+    keyword_triggers: Vec<Vec<u32>>,
+    has_triggers: bool,
 }
 
 impl Scanner {
     /// Builds the keyword automaton. Regexes are compiled later, by the first scan
     /// that needs each one.
     pub fn new(rules: RuleSet) -> Result<Scanner, EngineError> {
+        Scanner::with_triggers(rules, &[])
+    }
+
+    /// Like [`Scanner::new`], with extra patterns that belong to no rule: the walk
+    /// that finds the keywords finds them too, in the same pass, and reports them
+    /// in [`Scratch::triggers`]. The decoding stage gives the places where a
+    /// disguised key may stand, so that finding them costs no pass of its own.
+    pub fn with_triggers(rules: RuleSet, triggers: &[Vec<u8>]) -> Result<Scanner, EngineError> {
         let mut keywords: Vec<Vec<u8>> = Vec::new();
         let mut keyword_rules: Vec<Vec<usize>> = Vec::new();
         for (index, rule) in rules.rules().iter().enumerate() {
@@ -91,16 +120,36 @@ impl Scanner {
                 }
             }
         }
+        let mut keyword_triggers: Vec<Vec<u32>> = vec![Vec::new(); keywords.len()];
+        for (index, trigger) in triggers.iter().enumerate() {
+            let trigger = trigger.to_ascii_lowercase();
+            let index = index as u32;
+            match keywords.iter().position(|k| *k == trigger) {
+                Some(p) => keyword_triggers[p].push(index),
+                None => {
+                    keywords.push(trigger);
+                    keyword_rules.push(Vec::new());
+                    keyword_triggers.push(vec![index]);
+                }
+            }
+        }
         let keywords = KeywordMatcher::new(&keywords).map_err(EngineError::Automaton)?;
         Ok(Scanner {
             rules,
             keywords,
             keyword_rules,
+            keyword_triggers,
+            has_triggers: !triggers.is_empty(),
         })
     }
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// True when built [`Scanner::with_triggers`] extra patterns.
+    pub fn has_triggers(&self) -> bool {
+        self.has_triggers
     }
 
     /// Compiles every rule's regex now, so that a broken custom rule is reported
@@ -136,6 +185,7 @@ impl Scanner {
     /// Runs the automaton and turns keyword hits into merged windows, per rule.
     fn collect_windows(&self, hay: &[u8], scratch: &mut Scratch) {
         scratch.windows.clear();
+        scratch.triggers.clear();
         self.keywords.find_all(hay, &mut scratch.hits);
         // Most inputs hold no keyword at all: they cost no per-rule work.
         if scratch.hits.as_slice().is_empty() {
@@ -144,6 +194,12 @@ impl Scanner {
         scratch.open.clear();
         scratch.open.resize(self.rules.len(), None);
         for hit in scratch.hits.as_slice() {
+            for &trigger in &self.keyword_triggers[hit.keyword as usize] {
+                scratch.triggers.push(TriggerHit {
+                    trigger,
+                    start: hit.start,
+                });
+            }
             for &rule_index in &self.keyword_rules[hit.keyword as usize] {
                 let rule = self.rules.get(rule_index);
                 let slot = &mut scratch.open[rule_index];

@@ -350,7 +350,8 @@ fn scan_piece(
     } = worker;
     matches.clear();
     scanner.scan(hay, scratch, matches);
-    decode::decode(hay, ctx.decode_depth, views);
+    let triggers = scanner.has_triggers().then(|| scratch.triggers());
+    decode::decode(hay, ctx.decode_depth, triggers, views);
     let place = |c: &Candidate, emit: &mut dyn FnMut(Finding)| {
         let (secret, layers) = match c.view {
             None => (&hay[c.secret.clone()], outer.to_vec()),
