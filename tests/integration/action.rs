@@ -380,7 +380,10 @@ fn action_yml_wires_inputs_and_outputs() {
         .expect("action.yml at the crate root");
     assert!(text.contains("using: composite"));
     assert!(text.contains("\"$KEYGATE_BIN\" action"));
-    assert!(!text.contains("GITHUB_PATH"), "the binary is called by its path");
+    assert!(
+        !text.contains("GITHUB_PATH"),
+        "the binary is called by its path"
+    );
     for input in ["range", "sarif", "fail-on-findings", "args"] {
         assert!(text.contains(&format!("\n  {input}:\n")), "input `{input}`");
         assert!(

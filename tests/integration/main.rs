@@ -6,6 +6,7 @@ mod baseline;
 mod config;
 mod git;
 mod hooks;
+mod install;
 mod merge_check;
 mod robust;
 mod rules;
