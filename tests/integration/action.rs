@@ -381,8 +381,8 @@ fn action_yml_wires_inputs_and_outputs() {
     assert!(text.contains("using: composite"));
     assert!(text.contains("\"$KEYGATE_BIN\" action"));
     assert!(
-        !text.contains("GITHUB_PATH"),
-        "the binary is called by its path"
+        !text.contains("$GITHUB_PATH"),
+        "the binary is called by its path, not put on GITHUB_PATH"
     );
     for input in ["range", "sarif", "fail-on-findings", "args"] {
         assert!(text.contains(&format!("\n  {input}:\n")), "input `{input}`");
