@@ -573,6 +573,84 @@ fn sums(dir: &Path) -> PathBuf {
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
+/// The archives the release workflow uploads: one folder `keygate-VERSION-TARGET/`
+/// holding the binary (executable), README.md and both licences; a `.zip` with
+/// `keygate.exe` for Windows. `check-tag` accepts only `v` and Cargo.toml's version.
+#[test]
+fn install_release_archives_hold_one_folder() {
+    if !have_python() {
+        return;
+    }
+    let work = TestEnv::new();
+    let binary = stand_in(work.path(), "build");
+    let out_dir = work.path().join("dist");
+    let linux = pack(&binary, "x86_64-unknown-linux-musl", &out_dir);
+    let windows = pack(&binary, "x86_64-pc-windows-msvc", &out_dir);
+    assert!(linux.ends_with(format!(
+        "keygate-{VERSION}-x86_64-unknown-linux-musl.tar.gz"
+    )));
+    assert!(windows.ends_with(format!("keygate-{VERSION}-x86_64-pc-windows-msvc.zip")));
+
+    let listing = Command::new("tar")
+        .arg("-tvzf")
+        .arg(&linux)
+        .output()
+        .expect("tar runs");
+    assert!(listing.status.success(), "{}", text(&listing));
+    let folder = format!("keygate-{VERSION}-x86_64-unknown-linux-musl/");
+    let mut names = Vec::new();
+    for line in String::from_utf8_lossy(&listing.stdout).lines() {
+        let name = line.rsplit(' ').next().expect("a name").to_string();
+        assert!(name.starts_with(&folder), "{line}");
+        if name.ends_with("/keygate") {
+            assert!(line.starts_with("-rwxr-xr-x"), "{line}");
+        }
+        names.push(name);
+    }
+    names.sort();
+    let expected: Vec<String> = ["", "LICENSE-APACHE", "LICENSE-MIT", "README.md", "keygate"]
+        .iter()
+        .map(|f| format!("{folder}{f}"))
+        .collect();
+    assert_eq!(names, expected);
+
+    let listing = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; print('\\n'.join(sorted(zipfile.ZipFile(sys.argv[1]).namelist())))",
+        ])
+        .arg(&windows)
+        .output()
+        .expect("python3 runs");
+    let folder = format!("keygate-{VERSION}-x86_64-pc-windows-msvc/");
+    let expected: Vec<String> = ["LICENSE-APACHE", "LICENSE-MIT", "README.md", "keygate.exe"]
+        .iter()
+        .map(|f| format!("{folder}{f}"))
+        .collect();
+    assert_eq!(
+        String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .collect::<Vec<_>>(),
+        expected
+    );
+
+    let check_tag = |tag: &str| {
+        Command::new("python3")
+            .arg(root().join(".ci/dist.py"))
+            .args(["check-tag", tag])
+            .output()
+            .expect("python3 runs")
+    };
+    assert!(check_tag(&format!("v{VERSION}")).status.success());
+    let out = check_tag("v0.0.0-not-this");
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("does not match Cargo.toml"),
+        "{}",
+        text(&out)
+    );
+}
+
 /// Runs `sh install.sh ARGS` against `server` (POSIX sh: dash on Debian).
 fn install_sh(server: &Server, args: &[&str]) -> Output {
     Command::new("sh")
