@@ -371,15 +371,19 @@ fn bad_extra_arguments_are_an_error() {
 }
 
 /// `action.yml` runs `keygate action` with every input passed through the
-/// environment (never spliced into the script), installs from its own source, and
-/// declares the outputs the command writes.
+/// environment (never spliced into the script), calls the binary it installed by its
+/// full path, and declares the outputs the command writes. (How it installs is
+/// tested in `install.rs`.)
 #[test]
 fn action_yml_wires_inputs_and_outputs() {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml"))
         .expect("action.yml at the crate root");
     assert!(text.contains("using: composite"));
-    assert!(text.contains("cargo install --locked --quiet --path \"$KEYGATE_SOURCE\""));
-    assert!(text.contains("keygate action"));
+    assert!(text.contains("\"$KEYGATE_BIN\" action"));
+    assert!(
+        !text.contains("$GITHUB_PATH"),
+        "the binary is called by its path, not put on GITHUB_PATH"
+    );
     for input in ["range", "sarif", "fail-on-findings", "args"] {
         assert!(text.contains(&format!("\n  {input}:\n")), "input `{input}`");
         assert!(

@@ -8,6 +8,7 @@ mod decode;
 mod disguise;
 mod git;
 mod hooks;
+mod install;
 mod merge_check;
 mod robust;
 mod rules;
