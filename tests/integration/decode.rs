@@ -6,21 +6,8 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::util::{keys, TestEnv};
-
-/// Standard base64 with padding.
-fn base64(bytes: &[u8]) -> String {
-    const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(char::from(STD[(n >> (18 - 6 * i) & 63) as usize]));
-        }
-        out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
-    }
-    out
-}
+use crate::util::keys::{self, base64};
+use crate::util::TestEnv;
 
 /// URL-safe base64 without padding.
 fn base64url(bytes: &[u8]) -> String {

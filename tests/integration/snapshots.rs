@@ -7,7 +7,7 @@
 use crate::util::{keys, TestEnv};
 
 /// The fixed tree: a project key in `.env`, a legacy key and a generic `sk-` key in
-/// code, and a key allowed inline.
+/// code, a key allowed inline, a base64-encoded key and a key cut into two literals.
 fn tree() -> TestEnv {
     let env = TestEnv::new();
     env.write(
@@ -33,6 +33,19 @@ fn tree() -> TestEnv {
         ),
     );
     env.write("README.md", "Nothing to see here.\n");
+    // Encoded and disguised: a Secret's base64 value and a key cut in two literals.
+    env.write(
+        "deploy/secret.yaml",
+        format!(
+            "kind: Secret\ndata:\n  OPENAI_API_KEY: {}\n",
+            keys::base64(keys::openai_project(5).as_bytes())
+        ),
+    );
+    let cut = keys::openai_project(6);
+    env.write(
+        "src/client.js",
+        format!("const key = \"{}\" +\n  \"{}\";\n", &cut[..20], &cut[20..]),
+    );
     env
 }
 

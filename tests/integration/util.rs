@@ -124,6 +124,21 @@ pub mod keys {
         )
     }
 
+    /// Standard base64 with padding, to encode keys the way files hold them.
+    pub fn base64(bytes: &[u8]) -> String {
+        const STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::new();
+        for chunk in bytes.chunks(3) {
+            let n =
+                chunk.iter().fold(0u32, |n, &b| n << 8 | u32::from(b)) << (8 * (3 - chunk.len()));
+            for i in 0..=chunk.len() {
+                out.push(char::from(STD[(n >> (18 - 6 * i) & 63) as usize]));
+            }
+            out.extend(std::iter::repeat_n('=', 3 - chunk.len()));
+        }
+        out
+    }
+
     /// A legacy OpenAI user key.
     pub fn openai_legacy(seed: u64) -> String {
         format!(
