@@ -111,6 +111,20 @@ pub trait Decoder: Sync {
     /// Appends a [`Piece`] for each run of this encoding in `hay` that decodes to
     /// text (`hay` is at most `u32::MAX` bytes long).
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>);
+
+    /// True when this encoding is worth looking for in binary content (compiled
+    /// code, images, databases), where text encodings are noise: UTF-16 strings
+    /// are, base64 and escapes are not.
+    fn reads_binary(&self) -> bool {
+        false
+    }
+}
+
+/// Bytes looked at to call content binary, as git does: a NUL among them.
+const BINARY_SNIFF: usize = 8000;
+
+fn is_binary(hay: &[u8]) -> bool {
+    memchr::memchr(0, &hay[..hay.len().min(BINARY_SNIFF)]).is_some()
 }
 
 /// Every decoder, in the order their views are scanned; the disguises come last
@@ -209,7 +223,13 @@ fn push_level(
     budget: &mut usize,
     out: &mut Vec<View>,
 ) {
+    // Views are text by construction; binary content gets only the decoders that
+    // read it.
+    let binary = parent.is_none() && is_binary(hay);
     for (i, decoder) in DECODERS.iter().enumerate() {
+        if binary && !decoder.reads_binary() {
+            continue;
+        }
         pieces.clear();
         match triggers {
             Some(hits) if i == DECODERS.len() - 1 => disguise::decode_hits(hay, hits, pieces),

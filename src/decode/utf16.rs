@@ -50,6 +50,10 @@ fn printable(b: u8) -> bool {
 }
 
 impl Decoder for Utf16Runs {
+    fn reads_binary(&self) -> bool {
+        true
+    }
+
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         if memchr::memchr(0, hay).is_none() {
             return;
