@@ -5,7 +5,10 @@
 //! the rule's `lookbehind` and `max_len`) in which that keyword's rules run their
 //! regexes. Windows of one rule that touch are merged, so a regex never sees a byte
 //! twice, and rules whose keywords never occur cost nothing, not even their compile.
-//! Each candidate then passes the boundary, entropy and placeholder filters.
+//! Each candidate is judged on its longest reading (a key is one run of token bytes,
+//! whichever alternative of the regex happened to match first), then passes the
+//! boundary, entropy, placeholder and identifier filters; a match that a more precise
+//! rule also found yields to it.
 //!
 //! The [`Scanner`] is shared by every worker thread; each thread owns a [`Scratch`].
 //! What comes next: sources turn matches into findings with locations
@@ -14,6 +17,7 @@
 pub mod entropy;
 pub mod keywords;
 pub mod placeholder;
+pub mod words;
 
 use std::ops::Range;
 
@@ -67,6 +71,8 @@ pub struct Scanner {
     keywords: KeywordMatcher,
     /// For each automaton pattern, the rules that listed that keyword.
     keyword_rules: Vec<Vec<usize>>,
+    /// For each rule, the rules it yields to (`yields_to`), as indices.
+    yields: Vec<Vec<usize>>,
 }
 
 impl Scanner {
@@ -92,10 +98,23 @@ impl Scanner {
             }
         }
         let keywords = KeywordMatcher::new(&keywords).map_err(EngineError::Automaton)?;
+        // A rule named in `yields_to` may be disabled: then there is nothing to yield to.
+        let yields = rules
+            .rules()
+            .iter()
+            .map(|rule| {
+                rule.syntax
+                    .yields_to
+                    .iter()
+                    .filter_map(|id| rules.rules().iter().position(|r| r.id() == id))
+                    .collect()
+            })
+            .collect();
         Ok(Scanner {
             rules,
             keywords,
             keyword_rules,
+            yields,
         })
     }
 
@@ -119,7 +138,7 @@ impl Scanner {
         for window in &scratch.windows {
             self.run_rule(hay, *window, out);
         }
-        yield_generic_matches(&self.rules, &mut out[first..]);
+        yield_matches(&self.rules, &self.yields, &mut out[first..]);
         let mut kept = first;
         for i in first..out.len() {
             if out[i].rule != usize::MAX {
@@ -182,15 +201,26 @@ impl Scanner {
         let Ok(regex) = rule.regex() else { return };
         let group = rule.secret_group(regex);
         let slice = &hay[window.start..window.end];
+        // End of the last secret taken: a longer reading may reach past the point
+        // where the regex resumes, and what it covered is not found twice.
+        let mut taken = 0;
         for caps in regex.captures_iter(slice) {
             let Some(whole) = caps.get(0) else { continue };
             let secret = group.and_then(|g| caps.get(g)).unwrap_or(whole);
             let span = window.start + whole.start()..window.start + whole.end();
-            let secret = window.start + secret.start()..window.start + secret.end();
-            if secret.is_empty() {
+            let mut secret = window.start + secret.start()..window.start + secret.end();
+            if secret.is_empty() || secret.start < taken {
                 continue;
             }
-            if rule.syntax.boundary_check && !on_token_boundary(hay, &secret) {
+            if span.start == secret.start {
+                if let Some(longer) = longest_reading(rule, group, hay, &secret, window.end) {
+                    secret = longer;
+                }
+            }
+            if rule.syntax.boundary_check
+                && !(right_boundary(hay, secret.end)
+                    && (rule.syntax.distinctive_prefix || left_boundary(hay, secret.start)))
+            {
                 continue;
             }
             let bytes = &hay[secret.clone()];
@@ -201,6 +231,10 @@ impl Scanner {
             if rule.syntax.placeholder_check && placeholder::is_placeholder(bytes) {
                 continue;
             }
+            if rule.syntax.identifier_check && words::is_identifier(bytes) {
+                continue;
+            }
+            taken = secret.end;
             out.push(Match {
                 rule: window.rule,
                 span,
@@ -247,24 +281,67 @@ fn window_end(hay: &[u8], at: usize, max_len: usize, multiline: bool) -> usize {
     }
 }
 
-/// Marks generic matches that overlap a specific rule's match, so that a key is
-/// reported once, under its most precise name. Marked matches get `rule = usize::MAX`.
-fn yield_generic_matches(rules: &RuleSet, matches: &mut [Match]) {
-    let is_generic = |m: &Match| rules.get(m.rule).syntax.generic;
-    if !matches.iter().any(is_generic) {
+/// Bytes a key's run is made of: letters, digits, `-` and `_`, the alphabet of
+/// every prefixed key's body.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// The longest reading of a match that opens where its secret opens: the secret
+/// stretched over the run of token bytes that follows it, when the rule's regex, read
+/// any way it can be, covers that whole run (`\A…\z`). A regex reports the first
+/// reading it finds: `sk-proj-` + 74 + `T3BlbkFJ` + 75 matches a 74/74 alternative
+/// that then fails its boundary, though a longer alternative covers the whole key.
+/// Judging the run, not the first reading, keeps such keys. `None` when the run is no
+/// longer than the secret or no reading covers it (the secret is then judged as found).
+fn longest_reading(
+    rule: &crate::rules::Rule,
+    group: Option<usize>,
+    hay: &[u8],
+    secret: &Range<usize>,
+    limit: usize,
+) -> Option<Range<usize>> {
+    let run = hay[secret.end..limit]
+        .iter()
+        .take_while(|&&b| is_token_byte(b))
+        .count();
+    if run == 0 {
+        return None;
+    }
+    let whole = rule.whole_regex().ok()?;
+    let caps = whole.captures(&hay[secret.start..secret.end + run])?;
+    let longer = group.and_then(|g| caps.get(g)).or_else(|| caps.get(0))?;
+    Some(secret.start + longer.start()..secret.start + longer.end())
+}
+
+/// Drops matches that yield to another match overlapping them, so that a key is
+/// reported once, under its most precise name: a generic rule's match yields to any
+/// other rule's, and a rule's match yields to those of the rules in its `yields_to`.
+/// Dropped matches get `rule = usize::MAX`.
+fn yield_matches(rules: &RuleSet, yields: &[Vec<usize>], matches: &mut [Match]) {
+    let is_generic = |rule: usize| rules.get(rule).syntax.generic;
+    let yielding = |rule: usize| is_generic(rule) || !yields[rule].is_empty();
+    if !matches.iter().any(|m| yielding(m.rule)) {
         return;
     }
-    let specific: Vec<Range<usize>> = matches
+    // Only specific rules are yielded to (`yields_to` names specific rules), so a
+    // file thick with generic matches costs no comparisons.
+    let found: Vec<(usize, Range<usize>)> = matches
         .iter()
-        .filter(|m| !is_generic(m))
-        .map(|m| m.secret.clone())
+        .filter(|m| !is_generic(m.rule))
+        .map(|m| (m.rule, m.secret.clone()))
         .collect();
     for m in matches.iter_mut() {
-        if is_generic(m)
-            && specific
-                .iter()
-                .any(|s| s.start < m.secret.end && m.secret.start < s.end)
-        {
+        if !yielding(m.rule) {
+            continue;
+        }
+        let yields_to = |other: usize| {
+            other != m.rule
+                && ((is_generic(m.rule) && !is_generic(other)) || yields[m.rule].contains(&other))
+        };
+        if found.iter().any(|(other, s)| {
+            yields_to(*other) && s.start < m.secret.end && m.secret.start < s.end
+        }) {
             m.rule = usize::MAX;
         }
     }
@@ -276,16 +353,18 @@ fn yield_generic_matches(rules: &RuleSet, matches: &mut [Match]) {
 /// boundary: `\n`, `\t`, `\r` in JSON strings (notebooks), `\u0022`, `\x27` and URL
 /// escapes such as `%3D` put a letter or digit right before a key.
 pub fn on_token_boundary(hay: &[u8], secret: &Range<usize>) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric();
-    let after_ok = hay.get(secret.end).is_none_or(|&b| !word(b));
-    if !after_ok {
-        return false;
-    }
-    let s = secret.start;
-    if s == 0 || !word(hay[s - 1]) {
-        return true;
-    }
-    escape_ends_at(&hay[..s])
+    left_boundary(hay, secret.start) && right_boundary(hay, secret.end)
+}
+
+/// True when the byte at `end`, just past a secret, is not a letter or digit.
+fn right_boundary(hay: &[u8], end: usize) -> bool {
+    hay.get(end).is_none_or(|b| !b.is_ascii_alphanumeric())
+}
+
+/// True when the secret starting at `start` is not glued to a letter or digit before
+/// it, or only to the last byte of an escape sequence (see [`on_token_boundary`]).
+fn left_boundary(hay: &[u8], start: usize) -> bool {
+    start == 0 || !hay[start - 1].is_ascii_alphanumeric() || escape_ends_at(&hay[..start])
 }
 
 /// True when `before` ends with an escape sequence whose last byte is a letter or
