@@ -339,9 +339,10 @@ fn yield_matches(rules: &RuleSet, yields: &[Vec<usize>], matches: &mut [Match]) 
             other != m.rule
                 && ((is_generic(m.rule) && !is_generic(other)) || yields[m.rule].contains(&other))
         };
-        if found.iter().any(|(other, s)| {
-            yields_to(*other) && s.start < m.secret.end && m.secret.start < s.end
-        }) {
+        if found
+            .iter()
+            .any(|(other, s)| yields_to(*other) && s.start < m.secret.end && m.secret.start < s.end)
+        {
             m.rule = usize::MAX;
         }
     }

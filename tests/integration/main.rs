@@ -11,6 +11,7 @@ mod robust;
 mod rules;
 mod sarif;
 mod scan;
+mod shapes;
 mod snapshots;
 mod staged_index;
 mod suppress;
