@@ -209,6 +209,14 @@ impl Config {
                 .expect("the rule was added just above");
             rule.regex().map_err(|e| here("regex", e.to_string()))?;
         }
+        for (index, syntax) in self.syntax.rules.iter().enumerate() {
+            if let Some(id) = syntax.yields_to.iter().find(|id| rules.find(id).is_none()) {
+                return Err(self.error_at(
+                    &[Key::Name("rules"), Key::Index(index), Key::Name("yields_to")],
+                    format!("`yields_to` names `{id}`, which no rule has (`keygate rules list` shows them)"),
+                ));
+            }
+        }
         for (index, id) in self.syntax.disable.iter().enumerate() {
             if rules.find(id).is_none() {
                 return Err(self.error_at(

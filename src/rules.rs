@@ -349,6 +349,21 @@ mod tests {
         }
     }
 
+    /// `yields_to` names rules that exist and are specific: the engine compares a
+    /// yielding match with specific matches only.
+    #[test]
+    fn builtin_rules_yield_to_specific_rules_that_exist() {
+        let set = RuleSet::builtin().unwrap();
+        for rule in set.rules() {
+            for id in &rule.syntax.yields_to {
+                let target = set
+                    .find(id)
+                    .unwrap_or_else(|| panic!("{}: {id}", rule.id()));
+                assert!(!target.syntax.generic, "{}: {id} is generic", rule.id());
+            }
+        }
+    }
+
     #[test]
     fn a_rule_without_examples_is_refused() {
         let mut set = RuleSet::default();

@@ -332,6 +332,30 @@ mod tests {
         assert!(!allowed("k = 'SECRET' # xgitleaks:allowx\n", "SECRET"));
     }
 
+    /// TOML escapes are undone as TOML reads them; anything else is kept.
+    #[test]
+    fn toml_escapes_are_undone() {
+        assert_eq!(toml_unescape(r#"a\nb\\n\u0041\q\"x"#), "a\nb\\nA\\q\"x");
+        assert_eq!(toml_unescape(r"\u00"), r"\u00");
+    }
+
+    /// Examples are allowed in the config file only, written plainly or escaped.
+    #[test]
+    fn rule_examples_are_allowed_in_their_config_only() {
+        let examples = RuleExamples::new(
+            Path::new("/repo/.keygate.toml"),
+            Some(Path::new("/repo")),
+            vec!["KEY=acme_123".into(), "-----BEGIN X-----\nabc".into()],
+        );
+        assert!(examples.allows(".keygate.toml", "acme_123"));
+        assert!(examples.allows("/repo/.keygate.toml", r"-----BEGIN X-----\nabc"));
+        assert!(!examples.allows("app.env", "acme_123"));
+        assert!(!examples.allows(".keygate.toml", "acme_999"));
+        let from_commit = RuleExamples::new(Path::new(".keygate.toml"), None, vec!["x1".into()]);
+        assert!(from_commit.allows(".keygate.toml", "x1"));
+        assert!(!from_commit.allows("sub/.keygate.toml", "x1"));
+    }
+
     fn allowlist(globs: &[&str], root: &str, base: &str) -> PathAllowlist {
         let mut set = GlobSetBuilder::new();
         for g in globs {

@@ -486,6 +486,73 @@ mod tests {
         assert_eq!(found, keys);
     }
 
+    /// Synthetic base62 text, deterministic per seed.
+    fn random(seed: u64, n: usize) -> String {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(alphabet[(state % 62) as usize])
+            })
+            .collect()
+    }
+
+    /// `(rule id, secret)` of every match in `text`.
+    fn matches(text: &str) -> Vec<(String, String)> {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
+        let mut out = Vec::new();
+        scanner.scan(text.as_bytes(), &mut Scratch::default(), &mut out);
+        out.iter()
+            .map(|m| {
+                (
+                    scanner.rules().get(m.rule).id().to_string(),
+                    text[m.secret.clone()].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// A half one character longer than the 74/74 alternative: the regex's first
+    /// reading fails its boundary, the whole run is still a key of the rule.
+    #[test]
+    fn a_key_is_judged_on_its_longest_run() {
+        let key = format!("sk-proj-{}-T3BlbkFJ{}_x", random(1, 73), random(2, 73));
+        assert_eq!(
+            matches(&format!("K=\"{key}\"")),
+            [("openai.project-key".to_string(), key)]
+        );
+    }
+
+    /// Distinctive prefixes are found glued to a name; plain `sk-` keys are not.
+    #[test]
+    fn only_distinctive_prefixes_may_be_glued() {
+        let key = format!("sk-proj-{}T3BlbkFJ{}", random(3, 20), random(4, 20));
+        assert_eq!(
+            matches(&format!("OPENAI_API_KEY{key}")),
+            [("openai.project-key".to_string(), key)]
+        );
+        assert!(matches(&format!("tasksk-{}", random(5, 48))).is_empty());
+    }
+
+    /// A key that several rules read is reported once, by the most precise: the
+    /// generic rule and the prefix-less body rule yield.
+    #[test]
+    fn matches_yield_to_the_rules_they_name() {
+        let key = format!("sk-{}T3BlbkFJ{}", random(6, 20), random(7, 20));
+        assert_eq!(
+            matches(&format!("KEY={key}")),
+            [("openai.legacy-key".to_string(), key.clone())]
+        );
+        let body = &key[3..];
+        assert_eq!(
+            matches(&format!("KEY=\"sk-\" + \"{body}\"")),
+            [("openai.key-body".to_string(), body.to_string())]
+        );
+    }
+
     #[test]
     fn windows_stop_at_line_ends_for_single_line_rules() {
         let hay = b"first line\nkey = sk-abc\nthird";
