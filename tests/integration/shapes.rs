@@ -276,7 +276,8 @@ negative_examples = ["acme_short", "not ours: {generic}"]
 }
 
 /// A custom rule's own examples are not findings in the config file that defines
-/// them, in a folder scan and in a staged commit; the same token elsewhere is.
+/// them, in a folder scan, a staged commit and the history; the same token elsewhere
+/// is.
 #[test]
 fn custom_rule_examples_in_their_config_are_not_findings() {
     let env = TestEnv::git_repo();
@@ -291,6 +292,8 @@ fn custom_rule_examples_in_their_config_are_not_findings() {
     let (code, doc) = scan_json(&env, &["--staged"]);
     assert_eq!(code, 0, "{doc}");
     env.git(&["commit", "-q", "-m", "Acme rule"]);
+    let (code, doc) = scan_json(&env, &["--history"]);
+    assert_eq!(code, 0, "{doc}");
 
     // Another token in the config, outside the examples, is reported, and so is the
     // example's token in another file.
