@@ -16,7 +16,7 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 
 use crate::rules::{RuleSet, RuleSyntax};
-use crate::suppress::{PathAllowlist, Suppressor};
+use crate::suppress::{PathAllowlist, RuleExamples, Suppressor};
 
 /// The file name looked for at the repository root or the scanned folder.
 pub const CONFIG_FILE: &str = ".keygate.toml";
@@ -209,6 +209,14 @@ impl Config {
                 .expect("the rule was added just above");
             rule.regex().map_err(|e| here("regex", e.to_string()))?;
         }
+        for (index, syntax) in self.syntax.rules.iter().enumerate() {
+            if let Some(id) = syntax.yields_to.iter().find(|id| rules.find(id).is_none()) {
+                return Err(self.error_at(
+                    &[Key::Name("rules"), Key::Index(index), Key::Name("yields_to")],
+                    format!("`yields_to` names `{id}`, which no rule has (`keygate rules list` shows them)"),
+                ));
+            }
+        }
         for (index, id) in self.syntax.disable.iter().enumerate() {
             if rules.find(id).is_none() {
                 return Err(self.error_at(
@@ -283,6 +291,40 @@ impl Config {
             regexes,
             secrets: allow.secrets.iter().cloned().collect::<HashSet<_>>(),
             baseline: None,
+            rule_examples: self.rule_examples(base),
+        })
+    }
+
+    /// The custom rules' examples, allowed in this config file itself; `None` when it
+    /// defines no rule.
+    fn rule_examples(&self, base: &Path) -> Option<RuleExamples> {
+        let source = self.source.as_ref()?;
+        let texts: Vec<String> = self
+            .syntax
+            .rules
+            .iter()
+            .flat_map(|r| r.examples.iter().chain(&r.negative_examples))
+            .filter(|text| !text.is_empty())
+            .cloned()
+            .collect();
+        if texts.is_empty() {
+            return None;
+        }
+        Some(match &source.dir {
+            // Read from disk: its name is its path (relative to the current folder).
+            Some(_) => {
+                let file = Path::new(&source.name);
+                let file = std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
+                RuleExamples::new(&file, Some(base), texts)
+            }
+            // Read from a commit: named `REV:path`, the path repository-relative.
+            None => {
+                let path = source
+                    .name
+                    .split_once(':')
+                    .map_or(source.name.as_str(), |(_, path)| path);
+                RuleExamples::new(Path::new(path), None, texts)
+            }
         })
     }
 }

@@ -94,6 +94,23 @@ pub struct RuleSyntax {
     /// Require that the secret is not glued to other word characters on either side.
     #[serde(default = "default_true")]
     pub boundary_check: bool,
+    /// The secret opens with a prefix that no word or identifier ends in (`sk-proj-`,
+    /// `ghp_`, `xoxb-`): it is a key even glued to the text before it
+    /// (`OPENAI_API_KEYsk-proj-…`), so only its end is boundary-checked. Prefixes that
+    /// words do end in (plain `sk-`: `task-`, `disk-`) keep both checks.
+    #[serde(default)]
+    pub distinctive_prefix: bool,
+    /// Reject secrets that read as identifiers built from words
+    /// (`GoogleCloudAiplatformV1beta1SecretEnvVar`, `sk-MyWidgetComponentFactory`): for
+    /// rules whose secret has no distinctive prefix and is found by its context or a
+    /// short prefix alone.
+    #[serde(default)]
+    pub identifier_check: bool,
+    /// Rules this one yields to: where one of them finds an overlapping secret, this
+    /// rule's match is dropped, so that a key is reported once, under its most precise
+    /// name (a key body without its prefix yields to the rules of prefixed keys).
+    #[serde(default)]
+    pub yields_to: Vec<String>,
     /// Texts in which the rule must find a secret.
     #[serde(default)]
     pub examples: Vec<String>,
@@ -128,6 +145,8 @@ pub struct Rule {
     /// Where the rule came from: a built-in file name or a config path.
     pub origin: String,
     regex: OnceLock<Result<Regex, String>>,
+    /// The regex anchored at both ends, to judge a whole run (see [`Rule::whole_regex`]).
+    whole_regex: OnceLock<Result<Regex, String>>,
     secret_group: OnceLock<Option<usize>>,
 }
 
@@ -175,6 +194,7 @@ impl Rule {
             syntax,
             origin: origin.to_string(),
             regex: OnceLock::new(),
+            whole_regex: OnceLock::new(),
             secret_group: OnceLock::new(),
         })
     }
@@ -185,20 +205,36 @@ impl Rule {
 
     /// The compiled regex, built on first call and shared by every thread after.
     pub fn regex(&self) -> Result<&Regex, RuleError> {
-        self.regex
-            .get_or_init(|| {
-                RegexBuilder::new(&self.syntax.regex)
-                    .unicode(false)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| e.to_string())
-            })
-            .as_ref()
-            .map_err(|message| RuleError::Regex {
-                id: self.syntax.id.clone(),
-                message: message.clone(),
-            })
+        self.compiled(&self.regex, &self.syntax.regex)
+    }
+
+    /// The regex anchored at both ends (`\A(?:regex)\z`), built on first call: it
+    /// tells whether any reading of the regex covers a whole run of bytes, where the
+    /// plain regex reports only the first reading it finds. Its capture groups are
+    /// numbered as the plain regex's.
+    pub fn whole_regex(&self) -> Result<&Regex, RuleError> {
+        let anchored = format!("\\A(?:{})\\z", self.syntax.regex);
+        self.compiled(&self.whole_regex, &anchored)
+    }
+
+    fn compiled<'a>(
+        &self,
+        cell: &'a OnceLock<Result<Regex, String>>,
+        pattern: &str,
+    ) -> Result<&'a Regex, RuleError> {
+        cell.get_or_init(|| {
+            RegexBuilder::new(pattern)
+                .unicode(false)
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|message| RuleError::Regex {
+            id: self.syntax.id.clone(),
+            message: message.clone(),
+        })
     }
 
     /// Index of the `secret` capture group, if the regex has one.
@@ -310,6 +346,21 @@ mod tests {
         for rule in set.rules() {
             let re = rule.regex().unwrap_or_else(|e| panic!("{e}"));
             let _ = rule.secret_group(re);
+        }
+    }
+
+    /// `yields_to` names rules that exist and are specific: the engine compares a
+    /// yielding match with specific matches only.
+    #[test]
+    fn builtin_rules_yield_to_specific_rules_that_exist() {
+        let set = RuleSet::builtin().unwrap();
+        for rule in set.rules() {
+            for id in &rule.syntax.yields_to {
+                let target = set
+                    .find(id)
+                    .unwrap_or_else(|| panic!("{}: {id}", rule.id()));
+                assert!(!target.syntax.generic, "{}: {id} is generic", rule.id());
+            }
         }
     }
 

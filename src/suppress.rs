@@ -2,7 +2,8 @@
 //!
 //! Three mechanisms: an inline comment on the line (`keygate:allow`,
 //! `keygate:allow-next-line`, and `gitleaks:allow` for teams that switch), the
-//! allowlists of `.keygate.toml` (paths, regexes, literal secrets), and a baseline of
+//! allowlists of `.keygate.toml` (paths, regexes, literal secrets, and the custom
+//! rules' own examples in the file that defines them), and a baseline of
 //! fingerprints ([`crate::baseline`]). A finding that several allow is put down to the
 //! config first, then the baseline, then the comment (see [`Suppressor::check`]).
 //! Suppressed findings are counted, and kept for reporters that can show them (SARIF
@@ -98,6 +99,103 @@ impl PathAllowlist {
     }
 }
 
+/// The custom rules' `examples` and `negative_examples`, allowed in the config file
+/// that defines them: a rule must carry examples of what it finds, and the file that
+/// holds them must not be a finding itself (it would block its own commit).
+///
+/// Only those texts, and only in that file: an example's key in any other file, and a
+/// key in the config that no example holds, are still reported. (The example's text
+/// written a second time in the config, say in a comment, is allowed too: it holds
+/// nothing the example does not already show.) For a merge check the config, and so the
+/// examples, are the base commit's, so a change cannot allow its own key by adding a
+/// rule with the key as its example.
+#[derive(Debug)]
+pub struct RuleExamples {
+    /// The config file: absolute for a file on disk, repository-relative for one read
+    /// from a commit.
+    file: PathBuf,
+    /// What relative finding paths are relative to (see [`PathAllowlist`]); `None`
+    /// when `file` is repository-relative, as git findings' paths are.
+    base: Option<PathBuf>,
+    /// The examples as the rules hold them, TOML escapes undone.
+    texts: Vec<String>,
+}
+
+impl RuleExamples {
+    /// `file` is the config's path (absolute, or repository-relative when `base` is
+    /// `None`); `texts` the examples of its custom rules.
+    pub fn new(file: &Path, base: Option<&Path>, texts: Vec<String>) -> RuleExamples {
+        RuleExamples {
+            file: match base {
+                Some(_) => canonical(file),
+                None => file.to_path_buf(),
+            },
+            base: base.map(canonical),
+            texts,
+        }
+    }
+
+    /// True when a finding of `secret` in `path` lies in one of the examples. The
+    /// scanned bytes are the TOML source, where a multi-line example (a private key) is
+    /// written with `\n` escapes; the secret is tried as written and unescaped.
+    pub fn allows(&self, path: &str, secret: &str) -> bool {
+        let shown = Path::new(path);
+        let plain = shown.strip_prefix(".").unwrap_or(shown);
+        let same_file = match &self.base {
+            Some(base) => normalize(&base.join(plain)) == self.file,
+            None => normalize(plain) == normalize(&self.file),
+        };
+        if !same_file || secret.is_empty() {
+            return false;
+        }
+        let unescaped = toml_unescape(secret);
+        self.texts
+            .iter()
+            .any(|text| text.contains(secret) || text.contains(unescaped.as_str()))
+    }
+}
+
+/// `text` with the escapes of a TOML basic string undone (`\n`, `\"`, `\\`,
+/// `\uXXXX`, ...); an escape that is not one is kept as written.
+fn toml_unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let rest = chars.as_str();
+        let (decoded, used) = match rest.chars().next() {
+            Some('n') => (Some('\n'), 1),
+            Some('t') => (Some('\t'), 1),
+            Some('r') => (Some('\r'), 1),
+            Some('b') => (Some('\u{8}'), 1),
+            Some('f') => (Some('\u{c}'), 1),
+            Some('e') => (Some('\u{1b}'), 1),
+            Some('"') => (Some('"'), 1),
+            Some('\\') => (Some('\\'), 1),
+            Some(u @ ('u' | 'U')) => {
+                let n = if u == 'u' { 4 } else { 8 };
+                let code = rest
+                    .get(1..=n)
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32);
+                (code, n + 1)
+            }
+            _ => (None, 0),
+        };
+        match decoded {
+            Some(d) => {
+                out.push(d);
+                chars = rest[used..].chars();
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// The real path where it exists, else the absolute one, so that a folder reached
 /// through a symbolic link compares equal to itself.
 pub(crate) fn canonical(path: &Path) -> PathBuf {
@@ -132,6 +230,8 @@ pub struct Suppressor {
     pub secrets: HashSet<String>,
     /// Fingerprints of accepted findings (`--baseline`).
     pub baseline: Option<Baseline>,
+    /// The custom rules' own examples, in the config file that defines them.
+    pub rule_examples: Option<RuleExamples>,
 }
 
 impl Suppressor {
@@ -158,6 +258,10 @@ impl Suppressor {
                 .regexes
                 .iter()
                 .any(|re| re.is_match(finding.secret.as_bytes()))
+            || self
+                .rule_examples
+                .as_ref()
+                .is_some_and(|e| e.allows(&finding.location.path, &finding.secret))
         {
             return Some(Suppression::Config);
         }
@@ -226,6 +330,30 @@ mod tests {
             "SECRET"
         ));
         assert!(!allowed("k = 'SECRET' # xgitleaks:allowx\n", "SECRET"));
+    }
+
+    /// TOML escapes are undone as TOML reads them; anything else is kept.
+    #[test]
+    fn toml_escapes_are_undone() {
+        assert_eq!(toml_unescape(r#"a\nb\\n\u0041\q\"x"#), "a\nb\\nA\\q\"x");
+        assert_eq!(toml_unescape(r"\u00"), r"\u00");
+    }
+
+    /// Examples are allowed in the config file only, written plainly or escaped.
+    #[test]
+    fn rule_examples_are_allowed_in_their_config_only() {
+        let examples = RuleExamples::new(
+            Path::new("/repo/.keygate.toml"),
+            Some(Path::new("/repo")),
+            vec!["KEY=acme_123".into(), "-----BEGIN X-----\nabc".into()],
+        );
+        assert!(examples.allows(".keygate.toml", "acme_123"));
+        assert!(examples.allows("/repo/.keygate.toml", r"-----BEGIN X-----\nabc"));
+        assert!(!examples.allows("app.env", "acme_123"));
+        assert!(!examples.allows(".keygate.toml", "acme_999"));
+        let from_commit = RuleExamples::new(Path::new(".keygate.toml"), None, vec!["x1".into()]);
+        assert!(from_commit.allows(".keygate.toml", "x1"));
+        assert!(!from_commit.allows("sub/.keygate.toml", "x1"));
     }
 
     fn allowlist(globs: &[&str], root: &str, base: &str) -> PathAllowlist {

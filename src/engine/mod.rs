@@ -5,7 +5,10 @@
 //! the rule's `lookbehind` and `max_len`) in which that keyword's rules run their
 //! regexes. Windows of one rule that touch are merged, so a regex never sees a byte
 //! twice, and rules whose keywords never occur cost nothing, not even their compile.
-//! Each candidate then passes the boundary, entropy and placeholder filters.
+//! Each candidate is judged on its longest reading (a key is one run of token bytes,
+//! whichever alternative of the regex happened to match first), then passes the
+//! boundary, entropy, placeholder and identifier filters; a match that a more precise
+//! rule also found yields to it.
 //!
 //! The [`Scanner`] is shared by every worker thread; each thread owns a [`Scratch`].
 //! What comes next: sources turn matches into findings with locations
@@ -14,6 +17,7 @@
 pub mod entropy;
 pub mod keywords;
 pub mod placeholder;
+pub mod words;
 
 use std::ops::Range;
 
@@ -88,6 +92,8 @@ pub struct Scanner {
     /// it stands for.
     keyword_triggers: Vec<Vec<u32>>,
     has_triggers: bool,
+    /// For each rule, the rules it yields to (`yields_to`), as indices.
+    yields: Vec<Vec<usize>>,
 }
 
 impl Scanner {
@@ -134,17 +140,38 @@ impl Scanner {
             }
         }
         let keywords = KeywordMatcher::new(&keywords).map_err(EngineError::Automaton)?;
+        // A rule named in `yields_to` may be disabled: then there is nothing to yield to.
+        let yields = rules
+            .rules()
+            .iter()
+            .map(|rule| {
+                rule.syntax
+                    .yields_to
+                    .iter()
+                    .filter_map(|id| rules.rules().iter().position(|r| r.id() == id))
+                    .collect()
+            })
+            .collect();
         Ok(Scanner {
             rules,
             keywords,
             keyword_rules,
             keyword_triggers,
             has_triggers: !triggers.is_empty(),
+            yields,
         })
     }
 
     pub fn rules(&self) -> &RuleSet {
         &self.rules
+    }
+
+    /// True when a match of rule `rule` gives way to an overlapping match of rule
+    /// `other`: a generic rule to any specific one, and a rule to those in its
+    /// `yields_to`.
+    pub fn yields_to(&self, rule: usize, other: usize) -> bool {
+        let generic = |r: usize| self.rules.get(r).syntax.generic;
+        (generic(rule) && !generic(other)) || self.yields[rule].contains(&other)
     }
 
     /// True when built [`Scanner::with_triggers`] extra patterns.
@@ -168,7 +195,7 @@ impl Scanner {
         for window in &scratch.windows {
             self.run_rule(hay, *window, out);
         }
-        yield_generic_matches(&self.rules, &mut out[first..]);
+        yield_matches(&self.rules, &self.yields, &mut out[first..]);
         let mut kept = first;
         for i in first..out.len() {
             if out[i].rule != usize::MAX {
@@ -238,15 +265,26 @@ impl Scanner {
         let Ok(regex) = rule.regex() else { return };
         let group = rule.secret_group(regex);
         let slice = &hay[window.start..window.end];
+        // End of the last secret taken: a longer reading may reach past the point
+        // where the regex resumes, and what it covered is not found twice.
+        let mut taken = 0;
         for caps in regex.captures_iter(slice) {
             let Some(whole) = caps.get(0) else { continue };
             let secret = group.and_then(|g| caps.get(g)).unwrap_or(whole);
             let span = window.start + whole.start()..window.start + whole.end();
-            let secret = window.start + secret.start()..window.start + secret.end();
-            if secret.is_empty() {
+            let mut secret = window.start + secret.start()..window.start + secret.end();
+            if secret.is_empty() || secret.start < taken {
                 continue;
             }
-            if rule.syntax.boundary_check && !on_token_boundary(hay, &secret) {
+            if span.start == secret.start {
+                if let Some(longer) = longest_reading(rule, group, hay, &secret, window.end) {
+                    secret = longer;
+                }
+            }
+            if rule.syntax.boundary_check
+                && !(right_boundary(hay, secret.end)
+                    && (rule.syntax.distinctive_prefix || left_boundary(hay, secret.start)))
+            {
                 continue;
             }
             let bytes = &hay[secret.clone()];
@@ -257,6 +295,10 @@ impl Scanner {
             if rule.syntax.placeholder_check && placeholder::is_placeholder(bytes) {
                 continue;
             }
+            if rule.syntax.identifier_check && words::is_identifier(bytes) {
+                continue;
+            }
+            taken = secret.end;
             out.push(Match {
                 rule: window.rule,
                 span,
@@ -303,23 +345,67 @@ fn window_end(hay: &[u8], at: usize, max_len: usize, multiline: bool) -> usize {
     }
 }
 
-/// Marks generic matches that overlap a specific rule's match, so that a key is
-/// reported once, under its most precise name. Marked matches get `rule = usize::MAX`.
-fn yield_generic_matches(rules: &RuleSet, matches: &mut [Match]) {
-    let is_generic = |m: &Match| rules.get(m.rule).syntax.generic;
-    if !matches.iter().any(is_generic) {
+/// Bytes a key's run is made of: letters, digits, `-` and `_`, the alphabet of
+/// every prefixed key's body.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'-' || b == b'_'
+}
+
+/// The longest reading of a match that opens where its secret opens: the secret
+/// stretched over the run of token bytes that follows it, when the rule's regex, read
+/// any way it can be, covers that whole run (`\A…\z`). A regex reports the first
+/// reading it finds: `sk-proj-` + 74 + `T3BlbkFJ` + 75 matches a 74/74 alternative
+/// that then fails its boundary, though a longer alternative covers the whole key.
+/// Judging the run, not the first reading, keeps such keys. `None` when the run is no
+/// longer than the secret or no reading covers it (the secret is then judged as found).
+fn longest_reading(
+    rule: &crate::rules::Rule,
+    group: Option<usize>,
+    hay: &[u8],
+    secret: &Range<usize>,
+    limit: usize,
+) -> Option<Range<usize>> {
+    let run = hay[secret.end..limit]
+        .iter()
+        .take_while(|&&b| is_token_byte(b))
+        .count();
+    if run == 0 {
+        return None;
+    }
+    let whole = rule.whole_regex().ok()?;
+    let caps = whole.captures(&hay[secret.start..secret.end + run])?;
+    let longer = group.and_then(|g| caps.get(g)).or_else(|| caps.get(0))?;
+    Some(secret.start + longer.start()..secret.start + longer.end())
+}
+
+/// Drops matches that yield to another match overlapping them, so that a key is
+/// reported once, under its most precise name: a generic rule's match yields to any
+/// other rule's, and a rule's match yields to those of the rules in its `yields_to`.
+/// Dropped matches get `rule = usize::MAX`.
+fn yield_matches(rules: &RuleSet, yields: &[Vec<usize>], matches: &mut [Match]) {
+    let is_generic = |rule: usize| rules.get(rule).syntax.generic;
+    let yielding = |rule: usize| is_generic(rule) || !yields[rule].is_empty();
+    if !matches.iter().any(|m| yielding(m.rule)) {
         return;
     }
-    let specific: Vec<Range<usize>> = matches
+    // Only specific rules are yielded to (`yields_to` names specific rules), so a
+    // file thick with generic matches costs no comparisons.
+    let found: Vec<(usize, Range<usize>)> = matches
         .iter()
-        .filter(|m| !is_generic(m))
-        .map(|m| m.secret.clone())
+        .filter(|m| !is_generic(m.rule))
+        .map(|m| (m.rule, m.secret.clone()))
         .collect();
     for m in matches.iter_mut() {
-        if is_generic(m)
-            && specific
-                .iter()
-                .any(|s| s.start < m.secret.end && m.secret.start < s.end)
+        if !yielding(m.rule) {
+            continue;
+        }
+        let yields_to = |other: usize| {
+            other != m.rule
+                && ((is_generic(m.rule) && !is_generic(other)) || yields[m.rule].contains(&other))
+        };
+        if found
+            .iter()
+            .any(|(other, s)| yields_to(*other) && s.start < m.secret.end && m.secret.start < s.end)
         {
             m.rule = usize::MAX;
         }
@@ -332,16 +418,18 @@ fn yield_generic_matches(rules: &RuleSet, matches: &mut [Match]) {
 /// boundary: `\n`, `\t`, `\r` in JSON strings (notebooks), `\u0022`, `\x27` and URL
 /// escapes such as `%3D` put a letter or digit right before a key.
 pub fn on_token_boundary(hay: &[u8], secret: &Range<usize>) -> bool {
-    let word = |b: u8| b.is_ascii_alphanumeric();
-    let after_ok = hay.get(secret.end).is_none_or(|&b| !word(b));
-    if !after_ok {
-        return false;
-    }
-    let s = secret.start;
-    if s == 0 || !word(hay[s - 1]) {
-        return true;
-    }
-    escape_ends_at(&hay[..s])
+    left_boundary(hay, secret.start) && right_boundary(hay, secret.end)
+}
+
+/// True when the byte at `end`, just past a secret, is not a letter or digit.
+fn right_boundary(hay: &[u8], end: usize) -> bool {
+    hay.get(end).is_none_or(|b| !b.is_ascii_alphanumeric())
+}
+
+/// True when the secret starting at `start` is not glued to a letter or digit before
+/// it, or only to the last byte of an escape sequence (see [`on_token_boundary`]).
+fn left_boundary(hay: &[u8], start: usize) -> bool {
+    start == 0 || !hay[start - 1].is_ascii_alphanumeric() || escape_ends_at(&hay[..start])
 }
 
 /// True when `before` ends with an escape sequence whose last byte is a letter or
@@ -460,6 +548,73 @@ mod tests {
         scanner.scan(text.as_bytes(), &mut scratch, &mut out);
         let found: Vec<&str> = out.iter().map(|m| &text[m.secret.clone()]).collect();
         assert_eq!(found, keys);
+    }
+
+    /// Synthetic base62 text, deterministic per seed.
+    fn random(seed: u64, n: usize) -> String {
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(alphabet[(state % 62) as usize])
+            })
+            .collect()
+    }
+
+    /// `(rule id, secret)` of every match in `text`.
+    fn matches(text: &str) -> Vec<(String, String)> {
+        let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
+        let mut out = Vec::new();
+        scanner.scan(text.as_bytes(), &mut Scratch::default(), &mut out);
+        out.iter()
+            .map(|m| {
+                (
+                    scanner.rules().get(m.rule).id().to_string(),
+                    text[m.secret.clone()].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    /// A half one character longer than the 74/74 alternative: the regex's first
+    /// reading fails its boundary, the whole run is still a key of the rule.
+    #[test]
+    fn a_key_is_judged_on_its_longest_run() {
+        let key = format!("sk-proj-{}-T3BlbkFJ{}_x", random(1, 73), random(2, 73));
+        assert_eq!(
+            matches(&format!("K=\"{key}\"")),
+            [("openai.project-key".to_string(), key)]
+        );
+    }
+
+    /// Distinctive prefixes are found glued to a name; plain `sk-` keys are not.
+    #[test]
+    fn only_distinctive_prefixes_may_be_glued() {
+        let key = format!("sk-proj-{}T3BlbkFJ{}", random(3, 20), random(4, 20));
+        assert_eq!(
+            matches(&format!("OPENAI_API_KEY{key}")),
+            [("openai.project-key".to_string(), key)]
+        );
+        assert!(matches(&format!("tasksk-{}", random(5, 48))).is_empty());
+    }
+
+    /// A key that several rules read is reported once, by the most precise: the
+    /// generic rule and the prefix-less body rule yield.
+    #[test]
+    fn matches_yield_to_the_rules_they_name() {
+        let key = format!("sk-{}T3BlbkFJ{}", random(6, 20), random(7, 20));
+        assert_eq!(
+            matches(&format!("KEY={key}")),
+            [("openai.legacy-key".to_string(), key.clone())]
+        );
+        let body = &key[3..];
+        assert_eq!(
+            matches(&format!("KEY=\"sk-\" + \"{body}\"")),
+            [("openai.key-body".to_string(), body.to_string())]
+        );
     }
 
     #[test]

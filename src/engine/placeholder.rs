@@ -10,9 +10,10 @@
 //!
 //! Two shapes get their own treatment. Identifiers made only of lower-case words or
 //! numbers joined by `-` or `_` (`sk-learn-contrib-imbalanced-learn`) are slugs, never
-//! keys. PEM blocks (`-----BEGIN ...`) are long, and their DER or OpenSSH encoding has
-//! runs of `A` of its own, so in a block only the marker words count (`EXAMPLE`,
-//! `REDACTED`, eight `x`) and the template characters are left to the rule's regex.
+//! keys. PEM blocks (`-----BEGIN ...`) and PuTTY key files are long, and their DER,
+//! OpenSSH or SSH wire encoding has runs of `A` of its own, so in a block only the
+//! marker words count (`EXAMPLE`, `REDACTED`, eight `x`) and the template characters
+//! are left to the rule's regex.
 
 /// Words that mark a documented or template value, matched case-insensitively.
 const MARKER_WORDS: &[&[u8]] = &[
@@ -82,7 +83,7 @@ pub fn is_placeholder(secret: &[u8]) -> bool {
     if DOCUMENTED_KEYS.contains(&secret) {
         return true;
     }
-    if secret.starts_with(b"-----BEGIN") {
+    if secret.starts_with(b"-----BEGIN") || secret.starts_with(b"PuTTY-User-Key-File-") {
         return BLOCK_MARKER_WORDS
             .iter()
             .any(|w| contains_ignore_case(secret, w));

@@ -430,16 +430,16 @@ fn scan_piece(
 
 /// Adds a decoded candidate unless a finding of the same secret already covers as
 /// much of the content: where a plain match and a decoded one overlap (for the same
-/// rule, or where either is generic), the one that spans more stands, so a key cut
-/// short by an escape in it is reported whole, and a key is reported once.
+/// rule, or where one rule gives way to the other: a generic rule, a bare key body
+/// beside its prefixed key), the one that spans more stands, so a key cut short by
+/// an escape or a split is reported whole, and a key is reported once.
 fn admit(scanner: &Scanner, kept: &mut Vec<Candidate>, candidate: Candidate) {
-    let rules = scanner.rules();
     let conflicts = |other: &Candidate| {
         other.span.start < candidate.span.end
             && candidate.span.start < other.span.end
             && (other.rule == candidate.rule
-                || rules.get(other.rule).syntax.generic
-                || rules.get(candidate.rule).syntax.generic)
+                || scanner.yields_to(other.rule, candidate.rule)
+                || scanner.yields_to(candidate.rule, other.rule))
     };
     if kept
         .iter()

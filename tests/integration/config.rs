@@ -97,13 +97,24 @@ fn allowed_regexes_and_secrets() {
     assert_eq!(doc["stats"]["suppressed"], 3);
 }
 
-/// `disable` turns a rule off.
+/// `disable` turns a rule off. A rule that yields to a disabled one no longer yields
+/// (the key body rule reports the project key's body), so turning a key off takes
+/// every rule that reads it.
 #[test]
 fn disabled_rules_find_nothing() {
     let env = TestEnv::new();
     env.write("a.py", format!("k = '{}'\n", keys::openai_project(71)));
     env.keygate().args(["scan"]).assert().code(1);
     env.write(".keygate.toml", "disable = [\"openai.project-key\"]\n");
+    env.keygate()
+        .args(["scan"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("openai.project-key").not());
+    env.write(
+        ".keygate.toml",
+        "disable = [\"openai.project-key\", \"openai.legacy-key\", \"openai.key-body\"]\n",
+    );
     env.keygate().args(["scan"]).assert().code(0);
 }
 

@@ -14,6 +14,7 @@ mod robust;
 mod rules;
 mod sarif;
 mod scan;
+mod shapes;
 mod snapshots;
 mod staged_index;
 mod suppress;

@@ -430,7 +430,12 @@ fn every_rule_finds_its_keys_in_every_container() {
             };
             for (name, ext, build) in containers {
                 let contents = build(&names, secret);
-                let anchor = if block { "-----BEGIN" } else { secret.as_str() };
+                // A block is placed by its first line (`-----BEGIN …`, `PuTTY-User-Key-File-…`).
+                let anchor = if block {
+                    secret.lines().next().unwrap_or(secret)
+                } else {
+                    secret.as_str()
+                };
                 let at = contents
                     .find(anchor)
                     .expect("the container holds the secret");
