@@ -508,7 +508,10 @@ fn scan_blob(
     bytes: &[u8],
 ) {
     let ctx = shared.ctx;
-    find_in_bytes(ctx, worker, bytes, BlobMeta::path(""), &mut |f| {
+    // The path is not known yet (`attribute` sets it); the id names the blob in
+    // warnings about archives in it.
+    let name = format!("blob {oid}");
+    find_in_bytes(ctx, worker, bytes, BlobMeta::path(&name), &mut |f| {
         findings.push(f)
     });
     ctx.collector.add_blob(bytes.len() as u64);
@@ -911,7 +914,11 @@ fn attribute(
             }
         };
         let mut placed = finding.clone();
-        placed.location.path = walk.path(path);
+        placed.location.path = match &finding.location.member {
+            // The blob was scanned without a path: its members' paths are completed here.
+            Some(member) => format!("{}!{member}", walk.path(path)),
+            None => walk.path(path),
+        };
         placed.commit = Some(info);
         ctx.collector.push(placed);
     }
