@@ -82,6 +82,8 @@ pub struct Worker {
     scratch: Scratch,
     matches: Vec<Match>,
     buf: Vec<u8>,
+    /// The chunk buffer of archive members, kept from one archive to the next.
+    member_buf: Vec<u8>,
     views: Vec<View>,
     view_matches: Vec<Match>,
 }
@@ -231,14 +233,17 @@ fn scan_chunks(
     let total = fill(reader, buf, CHUNK + OVERLAP)? as u64;
     if sniff && ctx.archives.depth > 0 {
         if let Some(format) = unpack::sniff(buf) {
-            let head = std::mem::take(buf);
+            let mut head = io::Cursor::new(std::mem::take(buf));
             let read = std::cell::Cell::new(0);
             let mut rest = unpack::Counting {
                 inner: reader,
                 count: &read,
             };
-            let mut input = io::Cursor::new(head).chain(&mut rest);
+            let mut input = (&mut head).chain(&mut rest);
             scan_archive(ctx, worker, format, &mut input, meta, emit);
+            // The buffer goes back, empty, with its capacity for the next file.
+            *buf = head.into_inner();
+            buf.clear();
             return Ok(total + read.get());
         }
     }
@@ -306,7 +311,13 @@ fn scan_archive(
         emit,
         buf: Vec::new(),
     };
+    members.buf = std::mem::take(&mut members.worker.member_buf);
     let report = unpack::unpack(format, input, &ctx.archives, &mut members);
+    // Kept for the next archive, unless one member's endless line grew it.
+    if members.buf.capacity() <= CHUNK + OVERLAP {
+        members.buf.clear();
+        members.worker.member_buf = std::mem::take(&mut members.buf);
+    }
     let counters = &ctx.collector.counters;
     use std::sync::atomic::Ordering::Relaxed;
     counters.archive_members.fetch_add(report.members, Relaxed);

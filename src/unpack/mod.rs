@@ -30,6 +30,9 @@ pub const SNIFF_LEN: usize = 512;
 /// Below this many decompressed bytes, the ratio limit does not apply: small, very
 /// regular members (a file of spaces) are common and cheap.
 const RATIO_FLOOR: u64 = 1 << 20;
+/// The most read at once past what the ratio allows so far, so that a bomb is
+/// stopped within this many bytes of where it goes over.
+const RATIO_STEP: u64 = 64 << 10;
 
 /// The bounds that keep a hostile archive (a bomb, millions of members) cheap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -264,7 +267,9 @@ impl Walker<'_> {
             chain.push(member.name);
         }
         let path = chain.join("!");
-        let nested = sniff(&head);
+        // The raw bytes of a zip whose index is unreadable are not a zip to open again.
+        let opaque = format == Format::Zip && !named;
+        let nested = if opaque { None } else { sniff(&head) };
         // A compressed stream directly holding its content (`.tar.gz`, `.log.gz`)
         // costs no level; one inside another stream does, so that a stream that
         // decompresses to itself ends.
@@ -361,13 +366,7 @@ impl Read for Capped<'_, '_> {
         if self.hit.get().is_some() {
             return Ok(0);
         }
-        if let Some(packed) = self.packed {
-            if self.produced > RATIO_FLOOR && self.produced / packed.get().max(1) > self.ratio {
-                self.hit.set(Some(Hit::Ratio));
-                return Ok(0);
-            }
-        }
-        let room = self.member_left.min(self.left.get());
+        let mut room = self.member_left.min(self.left.get());
         if room == 0 {
             self.hit.set(Some(if self.member_left == 0 {
                 Hit::Member
@@ -375,6 +374,20 @@ impl Read for Capped<'_, '_> {
                 Hit::Archive
             }));
             return Ok(0);
+        }
+        if let Some(packed) = self.packed {
+            let allowed = packed
+                .get()
+                .max(1)
+                .saturating_mul(self.ratio)
+                .max(RATIO_FLOOR);
+            if self.produced >= allowed {
+                self.hit.set(Some(Hit::Ratio));
+                return Ok(0);
+            }
+            // One read may decompress as much as it is asked for: ask for no more
+            // than the ratio still allows (the compressed count grows as it reads).
+            room = room.min((allowed - self.produced).max(RATIO_STEP));
         }
         let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
         let n = self.inner.read(&mut buf[..want])?;
@@ -411,4 +424,141 @@ pub(crate) fn one_stream(
         packed: Some(packed),
     })
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Collects what unpacking hands over: (path, content).
+    #[derive(Default)]
+    struct Collect(Vec<(String, Vec<u8>)>);
+
+    impl Sink for Collect {
+        fn member(&mut self, path: &str, content: &mut dyn Read) -> io::Result<()> {
+            let mut bytes = Vec::new();
+            content.read_to_end(&mut bytes)?;
+            self.0.push((path.to_string(), bytes));
+            Ok(())
+        }
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn formats_are_told_by_magic_bytes() {
+        assert_eq!(sniff(b"PK\x03\x04rest"), Some(Format::Zip));
+        assert_eq!(sniff(&[0x1F, 0x8B, 0x08, 0]), Some(Format::Gzip));
+        assert_eq!(sniff(b"BZh91AY&SYrest"), Some(Format::Bzip2));
+        assert_eq!(sniff(b"BZh0not bzip2"), None);
+        assert_eq!(
+            sniff(&[0xFD, b'7', b'z', b'X', b'Z', 0, 1]),
+            Some(Format::Xz)
+        );
+        assert_eq!(sniff(&[0x28, 0xB5, 0x2F, 0xFD, 0]), Some(Format::Zstd));
+        let mut tar = vec![0u8; 512];
+        tar[257..263].copy_from_slice(b"ustar\0");
+        assert_eq!(sniff(&tar), Some(Format::Tar));
+        // Text that merely mentions a format, or is too short to hold tar's magic.
+        assert_eq!(sniff(b"PK zip file notes"), None);
+        assert_eq!(sniff(b"ustar"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    /// A compressed stream decompressing to the next layer of itself is cut at the
+    /// depth limit, whatever it holds.
+    #[test]
+    fn streams_inside_streams_cost_depth() {
+        let mut bytes = b"inner text".to_vec();
+        for _ in 0..6 {
+            bytes = gzip(&bytes);
+        }
+        let mut sink = Collect::default();
+        let report = unpack(Format::Gzip, &mut &bytes[..], &Limits::default(), &mut sink);
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(
+            sniff(&sink.0[0].1),
+            Some(Format::Gzip),
+            "handed over unopened"
+        );
+        assert_eq!(report.limited.len(), 1, "{report:?}");
+    }
+
+    /// The member limit cuts a member's stream where it is reached; the archive limit
+    /// stops the members after it.
+    #[test]
+    fn caps_cut_members_and_archives() {
+        let bytes = gzip(&vec![b'a'; 10_000]);
+        let limits = Limits {
+            member_bytes: 4_000,
+            ..Limits::default()
+        };
+        let mut sink = Collect::default();
+        let report = unpack(Format::Gzip, &mut &bytes[..], &limits, &mut sink);
+        assert_eq!(sink.0[0].1.len(), 4_000);
+        assert!(
+            report.limited[0].contains("--max-member-bytes"),
+            "{report:?}"
+        );
+
+        let limits = Limits {
+            archive_bytes: 3_000,
+            ..Limits::default()
+        };
+        let mut sink = Collect::default();
+        let report = unpack(Format::Gzip, &mut &bytes[..], &limits, &mut sink);
+        assert_eq!(sink.0[0].1.len(), 3_000);
+        assert!(
+            report.limited[0].contains("--max-archive-bytes"),
+            "{report:?}"
+        );
+    }
+
+    /// Zeros past the ratio are left after the floor: a bomb costs a few MiB. (The
+    /// encoder at hand packs zeros about 100 to 1, so the test's ratio is lower than
+    /// the default.)
+    #[test]
+    fn the_ratio_stops_a_bomb() {
+        let bytes = gzip(&vec![0u8; 64 << 20]);
+        let limits = Limits {
+            ratio: 20,
+            ..Limits::default()
+        };
+        let mut sink = Collect::default();
+        let report = unpack(Format::Gzip, &mut &bytes[..], &limits, &mut sink);
+        let scanned = sink.0[0].1.len() as u64;
+        let bound = bytes.len() as u64 * limits.ratio + RATIO_STEP;
+        assert!(
+            scanned >= RATIO_FLOOR && scanned <= bound,
+            "{scanned} > {bound}"
+        );
+        assert!(
+            report.limited[0].contains("--max-archive-ratio"),
+            "{report:?}"
+        );
+    }
+
+    /// Damage is reported, never a panic; what came before it is handed over.
+    #[test]
+    fn damage_is_reported() {
+        let mut bytes = gzip(b"some text that is long enough to be cut in the middle");
+        bytes.truncate(bytes.len() - 12);
+        for format in [
+            Format::Gzip,
+            Format::Zip,
+            Format::Tar,
+            Format::Bzip2,
+            Format::Xz,
+            Format::Zstd,
+        ] {
+            let mut sink = Collect::default();
+            let report = unpack(format, &mut &bytes[..], &Limits::default(), &mut sink);
+            assert_eq!(report.corrupt.len(), 1, "{format}: {report:?}");
+        }
+    }
 }

@@ -879,8 +879,9 @@ fn attribute(
     walk: &Walk,
     found: Vec<(Oid, Vec<Finding>)>,
 ) -> anyhow::Result<()> {
-    // (path, rule, fingerprint) -> (commit, line, column, finding)
-    let mut best: HashMap<(PathId, String), (CommitIdx, u64, u64, &Finding)> = HashMap::new();
+    // (path, archive member, fingerprint) -> (commit, line, column, finding)
+    type Key = (PathId, Option<String>, String);
+    let mut best: HashMap<Key, (CommitIdx, u64, u64, &Finding)> = HashMap::new();
     for (oid, findings) in &found {
         let Some(places) = walk.blobs.get(oid) else {
             continue;
@@ -888,7 +889,11 @@ fn attribute(
         for &(path, commit) in places {
             for finding in findings {
                 let rank = (commit, finding.location.line, finding.location.column);
-                let key = (path, finding.fingerprint.clone());
+                let key = (
+                    path,
+                    finding.location.member.clone(),
+                    finding.fingerprint.clone(),
+                );
                 match best.get(&key) {
                     Some(&(c, l, col, _)) if (c, l, col) <= rank => {}
                     _ => {
@@ -899,7 +904,7 @@ fn attribute(
         }
     }
     let mut infos: HashMap<CommitIdx, Arc<CommitInfo>> = HashMap::new();
-    for ((path, _), (commit, _, _, finding)) in best {
+    for ((path, _, _), (commit, _, _, finding)) in best {
         let info = match infos.get(&commit) {
             Some(info) => Arc::clone(info),
             None => {
