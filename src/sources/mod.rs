@@ -404,6 +404,9 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<u
         return Ok(0);
     }
     let want = (target - buf.len()) as u64;
+    // Exactly the room needed: `read_to_end` alone would double the buffer past the
+    // chunk size, and a buffer kept across files (and archive members) would stay so.
+    buf.reserve_exact(target - buf.len());
     match reader.take(want).read_to_end(buf) {
         Ok(_) => Ok(buf.len() - before),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(buf.len() - before),
