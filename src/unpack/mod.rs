@@ -181,6 +181,7 @@ pub fn unpack(
         left: Rc::new(Cell::new(limits.archive_bytes)),
         report: Report::default(),
         seen: 0,
+        exhausted: false,
     };
     walker.open(format, input, &mut Vec::new(), 1, false);
     walker.report
@@ -193,6 +194,9 @@ struct Walker<'a> {
     left: Rc<Cell<u64>>,
     report: Report,
     seen: u64,
+    /// The archive byte limit was reached (and named): archives that hold the one
+    /// where it happened stop too.
+    exhausted: bool,
 }
 
 /// Why a member's stream stopped early.
@@ -240,6 +244,9 @@ impl Walker<'_> {
         depth: usize,
         in_stream: bool,
     ) -> io::Result<bool> {
+        if self.exhausted {
+            return Ok(false);
+        }
         self.seen += 1;
         if self.seen > self.limits.members {
             self.report.limited.push(format!(
@@ -339,6 +346,7 @@ impl Walker<'_> {
                 Ok(true)
             }
             Some(Hit::Archive) => {
+                self.exhausted = true;
                 self.report.limited.push(format!(
                     "{shown} and the members after it: past {} decompressed bytes, not scanned (--max-archive-bytes)",
                     self.limits.archive_bytes
@@ -541,6 +549,31 @@ mod tests {
             report.limited[0].contains("--max-archive-ratio"),
             "{report:?}"
         );
+    }
+
+    /// Past the archive byte limit inside a nested archive, the archives around it
+    /// stop too, and the limit is named once.
+    #[test]
+    fn the_archive_limit_stops_every_level() {
+        let mut builder = ::tar::Builder::new(Vec::new());
+        for name in ["a.gz", "b.gz"] {
+            let member = gzip(&vec![b'a'; 10_000]);
+            let mut header = ::tar::Header::new_gnu();
+            header.set_size(member.len() as u64);
+            header.set_cksum();
+            builder.append_data(&mut header, name, &member[..]).unwrap();
+        }
+        let bytes = builder.into_inner().unwrap();
+        let limits = Limits {
+            archive_bytes: 5_000,
+            ..Limits::default()
+        };
+        let mut sink = Collect::default();
+        let report = unpack(Format::Tar, &mut &bytes[..], &limits, &mut sink);
+        assert_eq!(sink.0.len(), 1);
+        assert_eq!(sink.0[0].0, "a.gz");
+        assert_eq!(report.limited.len(), 1, "{report:?}");
+        assert!(report.limited[0].contains("--max-archive-bytes"));
     }
 
     /// Damage is reported, never a panic; what came before it is handed over.
