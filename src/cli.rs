@@ -128,6 +128,29 @@ pub struct CommonArgs {
     #[arg(long, value_name = "N", default_value_t = crate::decode::DEFAULT_DEPTH)]
     pub max_decode_depth: usize,
 
+    /// Levels of nested archives (zip family, tar, gzip, bzip2, xz, zstd) opened for
+    /// keys; 0 turns archives off.
+    #[arg(long, value_name = "N", default_value_t = crate::unpack::DEFAULT_DEPTH)]
+    pub max_archive_depth: usize,
+
+    /// Decompressed bytes read from one file's archives, all members together
+    /// [default: 268435456, 256 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_archive_bytes: Option<u64>,
+
+    /// Decompressed bytes read from one archive member [default: 67108864, 64 MiB].
+    #[arg(long, value_name = "BYTES")]
+    pub max_member_bytes: Option<u64>,
+
+    /// Archive members opened in one file, nested ones included [default: 100000].
+    #[arg(long, value_name = "N")]
+    pub max_archive_members: Option<u64>,
+
+    /// Decompressed bytes per compressed byte past which a member is taken for a
+    /// bomb and left (applies past its first MiB) [default: 250].
+    #[arg(long, value_name = "N")]
+    pub max_archive_ratio: Option<u64>,
+
     /// Exit status when there are findings.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub exit_code: u8,

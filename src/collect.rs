@@ -23,6 +23,9 @@ pub struct Counters {
     pub suppressed: AtomicU64,
     pub errors: AtomicU64,
     pub skipped: AtomicU64,
+    pub archive_members: AtomicU64,
+    pub archive_limited: AtomicU64,
+    pub archive_errors: AtomicU64,
 }
 
 /// A snapshot of [`Counters`] plus the elapsed time.
@@ -39,6 +42,15 @@ pub struct Stats {
     /// Baseline entries that matched no finding of a full scan (omitted when none).
     #[serde(skip_serializing_if = "is_zero")]
     pub baseline_stale: u64,
+    /// Archive members scanned (omitted when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_members: u64,
+    /// Archive parts passed over or cut short by a limit (omitted when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_limited: u64,
+    /// Archives that could not be read, in part or at all (omitted when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub archive_errors: u64,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -145,6 +157,9 @@ impl Collector {
             errors: c.errors.load(Ordering::Relaxed),
             skipped: c.skipped.load(Ordering::Relaxed),
             baseline_stale: 0,
+            archive_members: c.archive_members.load(Ordering::Relaxed),
+            archive_limited: c.archive_limited.load(Ordering::Relaxed),
+            archive_errors: c.archive_errors.load(Ordering::Relaxed),
         };
         (findings, stats)
     }

@@ -38,6 +38,25 @@ pub struct Location {
     /// Byte offsets of the secret (or of its encoded form) in the content.
     pub start_byte: u64,
     pub end_byte: u64,
+    /// For a secret inside an archive: the member's place below the archive
+    /// (`release/bundle.zip!deploy/.env`); `path` then ends with `!` and this, and
+    /// lines, columns and offsets are the member's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+}
+
+impl Location {
+    /// The file that holds the finding: the outermost archive for a member.
+    pub fn file(&self) -> &str {
+        match &self.member {
+            Some(member) => self
+                .path
+                .strip_suffix(member.as_str())
+                .and_then(|p| p.strip_suffix('!'))
+                .unwrap_or(&self.path),
+            None => &self.path,
+        }
+    }
 }
 
 /// Why a finding is not reported as a failure.
@@ -129,6 +148,7 @@ pub fn build(
             end_column,
             start_byte: origin.offset + span.start as u64,
             end_byte: origin.offset + span.end as u64,
+            member: None,
         },
         fingerprint: fingerprint(&rule.syntax.id, &text),
         context: context_line(hay, span, &text),

@@ -23,6 +23,7 @@ pub mod rules;
 pub mod settings;
 pub mod sources;
 pub mod suppress;
+pub mod unpack;
 
 /// How a command ended, and so the process exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -165,6 +165,8 @@ pub struct ScanSettings {
     pub max_file_size: Option<u64>,
     /// `--max-decode-depth`.
     pub decode_depth: usize,
+    /// `--max-archive-depth` and the other archive limits.
+    pub archives: crate::unpack::Limits,
     pub exit_code: u8,
     pub no_git: bool,
     pub follow: bool,
@@ -218,6 +220,17 @@ impl ScanSettings {
             threads: resolve_threads(args.common.threads),
             max_file_size: args.common.max_file_size,
             decode_depth: args.common.max_decode_depth,
+            archives: {
+                let defaults = crate::unpack::Limits::default();
+                let c = &args.common;
+                crate::unpack::Limits {
+                    depth: c.max_archive_depth,
+                    archive_bytes: c.max_archive_bytes.unwrap_or(defaults.archive_bytes),
+                    member_bytes: c.max_member_bytes.unwrap_or(defaults.member_bytes),
+                    members: c.max_archive_members.unwrap_or(defaults.members),
+                    ratio: c.max_archive_ratio.unwrap_or(defaults.ratio),
+                }
+            },
             exit_code: args.common.exit_code,
             no_git: args.no_git,
             follow: args.follow,

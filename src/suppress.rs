@@ -252,7 +252,17 @@ impl Suppressor {
             .baseline
             .as_ref()
             .is_some_and(|b| b.check(&finding.fingerprint));
+        let member_allowed = || {
+            finding
+                .location
+                .member
+                .as_deref()
+                .and_then(|m| m.rsplit('!').next())
+                .is_some_and(|inner| self.path_allowed(inner))
+                || (finding.location.member.is_some() && self.path_allowed(finding.location.file()))
+        };
         if self.path_allowed(&finding.location.path)
+            || member_allowed()
             || self.secrets.contains(&finding.secret)
             || self
                 .regexes

@@ -70,6 +70,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         threads,
         max_file_size,
         decode_depth,
+        archives,
         no_git,
         follow,
         ..
@@ -97,6 +98,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         max_file_size,
         threads,
         decode_depth,
+        archives,
     };
     let mut notes = Vec::new();
     match &target {

@@ -167,7 +167,8 @@ fn build(report: &Report, chosen: &[usize], cut: Option<&Cut>) -> Sarif {
     let results: Vec<sarif::Result> = findings
         .iter()
         .map(|f| {
-            let uri = artifact_uri(&f.location.path, source, cwd.as_deref());
+            // A member is located at its archive: the file GitHub can show.
+            let uri = artifact_uri(f.location.file(), source, cwd.as_deref());
             let hash = line_hash(&f.rule_id, &uri.text, &f.secret);
             let n = occurrences.entry(hash.clone()).or_default();
             *n += 1;
@@ -365,12 +366,17 @@ fn descriptor_properties(tags: Vec<String>, precision: &str, severity: Severity)
 /// (§3.27.17) carry GitHub's `primaryLocationLineHash`.
 fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif::Result {
     let loc = &f.location;
-    let region = Region::builder()
-        .start_line(to_i64(loc.line))
-        .start_column(to_i64(loc.column))
-        .end_line(to_i64(loc.end_line))
-        .end_column(to_i64(loc.end_column))
-        .build();
+    // Lines inside a member mean nothing in the archive's own bytes: the region is
+    // the archive's first line, and the member's place goes in the message.
+    let region = match &loc.member {
+        Some(_) => Region::builder().start_line(1).build(),
+        None => Region::builder()
+            .start_line(to_i64(loc.line))
+            .start_column(to_i64(loc.column))
+            .end_line(to_i64(loc.end_line))
+            .end_column(to_i64(loc.end_column))
+            .build(),
+    };
     let artifact = if uri.relative {
         ArtifactLocation::builder()
             .uri(uri.text)
@@ -405,6 +411,13 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
             f.rule_name
         ),
     };
+    let message = match &loc.member {
+        Some(member) => format!(
+            "{message} It is in the archive member `{member}`, line {}, column {}.",
+            loc.line, loc.column
+        ),
+        None => message,
+    };
     let message = if f.decoded.is_empty() {
         message
     } else {
@@ -418,6 +431,11 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
     ]);
     if !f.decoded.is_empty() {
         properties.insert("decoded".into(), json!(f.decoded));
+    }
+    if let Some(member) = &loc.member {
+        properties.insert("archiveMember".into(), json!(member));
+        properties.insert("memberLine".into(), json!(loc.line));
+        properties.insert("memberColumn".into(), json!(loc.column));
     }
     if let Some(commit) = &f.commit {
         properties.insert("commit".into(), json!(commit.id));
@@ -799,6 +817,7 @@ mod tests {
             rule_name: "OpenAI project API key".into(),
             severity,
             location: crate::finding::Location {
+                member: None,
                 path: format!("dir{}/file{i}.env", i % 97),
                 line: i + 1,
                 column: 5,

@@ -9,6 +9,9 @@
 //! [`crate::decode`] finds in it, and each match becomes a finding placed in the
 //! original content (so line, column, the added-lines filter and inline allows are
 //! always judged there), handed to the [`Collector`](crate::collect::Collector).
+//! Before any of that, a blob whose first bytes are an archive's or a compressed
+//! stream's goes to [`crate::unpack`], and each member it hands back is scanned the
+//! same way, under the member's name (`outer.zip!inner/.env`).
 
 pub mod fs;
 pub mod git;
@@ -23,6 +26,7 @@ use crate::decode::{self, Layer, View};
 use crate::engine::{Match, Scanner, Scratch};
 use crate::finding::{self, CommitInfo, Finding, Origin, Suppression};
 use crate::suppress;
+use crate::unpack;
 
 /// Bytes scanned at once from a stream.
 const CHUNK: usize = 8 << 20;
@@ -40,6 +44,8 @@ pub struct ScanContext<'a> {
     pub threads: usize,
     /// Layers of encoding looked through (`--max-decode-depth`; 0: none).
     pub decode_depth: usize,
+    /// Archives opened and their limits (`--max-archive-depth`; 0: none).
+    pub archives: unpack::Limits,
 }
 
 impl ScanContext<'_> {
@@ -76,6 +82,8 @@ pub struct Worker {
     scratch: Scratch,
     matches: Vec<Match>,
     buf: Vec<u8>,
+    /// The chunk buffer of archive members, kept from one archive to the next.
+    member_buf: Vec<u8>,
     views: Vec<View>,
     view_matches: Vec<Match>,
 }
@@ -136,6 +144,8 @@ pub struct BlobMeta<'a> {
     pub commit: Option<&'a Arc<CommitInfo>>,
     /// Only findings that start on these lines count.
     pub added_lines: Option<&'a LineSet>,
+    /// The member of the archive at `path` that the content is, if any.
+    pub member: Option<&'a str>,
 }
 
 impl<'a> BlobMeta<'a> {
@@ -144,6 +154,7 @@ impl<'a> BlobMeta<'a> {
             path,
             commit: None,
             added_lines: None,
+            member: None,
         }
     }
 }
@@ -165,6 +176,12 @@ pub fn find_in_bytes(
     meta: BlobMeta,
     emit: &mut dyn FnMut(Finding),
 ) {
+    if ctx.archives.depth > 0 {
+        if let Some(format) = unpack::sniff(bytes) {
+            scan_archive(ctx, worker, format, &mut &bytes[..], meta, emit);
+            return;
+        }
+    }
     let whole = Origin::default();
     let piece =
         |hay: &[u8], outer: &[Layer], worker: &mut Worker, emit: &mut dyn FnMut(Finding)| {
@@ -190,7 +207,9 @@ pub fn scan_reader(
 ) -> io::Result<u64> {
     let mut buf = std::mem::take(&mut worker.buf);
     buf.clear();
-    let result = scan_chunks(ctx, worker, &mut buf, reader, meta);
+    let result = scan_chunks(ctx, worker, &mut buf, reader, meta, true, &mut |found| {
+        ctx.collector.push(found)
+    });
     // Keep the buffer for the next file, unless one huge file grew it.
     if buf.capacity() <= CHUNK + OVERLAP {
         worker.buf = buf;
@@ -198,16 +217,36 @@ pub fn scan_reader(
     result
 }
 
+/// Scans a stream; `sniff` says whether it may be an archive to open (a member that
+/// [`unpack`] handed over is not: it looked already).
 fn scan_chunks(
     ctx: &ScanContext,
     worker: &mut Worker,
     buf: &mut Vec<u8>,
     reader: &mut dyn Read,
     meta: BlobMeta,
+    sniff: bool,
+    emit: &mut dyn FnMut(Finding),
 ) -> io::Result<u64> {
     // The first chunk is read whole before the byte-order mark is looked at: a
     // separate read of the first bytes would cost a system call a file.
     let total = fill(reader, buf, CHUNK + OVERLAP)? as u64;
+    if sniff && ctx.archives.depth > 0 {
+        if let Some(format) = unpack::sniff(buf) {
+            let mut head = io::Cursor::new(std::mem::take(buf));
+            let read = std::cell::Cell::new(0);
+            let mut rest = unpack::Counting {
+                inner: reader,
+                count: &read,
+            };
+            let mut input = (&mut head).chain(&mut rest);
+            scan_archive(ctx, worker, format, &mut input, meta, emit);
+            // The buffer goes back, empty, with its capacity for the next file.
+            *buf = head.into_inner();
+            buf.clear();
+            return Ok(total + read.get());
+        }
+    }
     let bom = buf.starts_with(&[0xFF, 0xFE]) || buf.starts_with(&[0xFE, 0xFF]);
     let sniffed = if bom {
         None
@@ -222,13 +261,78 @@ fn scan_chunks(
             .strip_bom(true)
             .build(io::Cursor::new(head).chain(reader));
         let outer: &[Layer] = if bom { &[] } else { &[Layer::Utf16] };
-        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta, false, outer)?;
+        let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta, false, outer, emit)?;
         return Ok(read.max(total));
     }
     let at_end = buf.len() < CHUNK + OVERLAP;
-    Ok(total + scan_chunks_plain(ctx, worker, buf, reader, meta, at_end, &[])?)
+    Ok(total + scan_chunks_plain(ctx, worker, buf, reader, meta, at_end, &[], emit)?)
 }
 
+/// Opens an archive blob and scans each member it holds, under the member's name;
+/// limits hit and damage met are warned about and counted, and the scan goes on.
+fn scan_archive(
+    ctx: &ScanContext,
+    worker: &mut Worker,
+    format: unpack::Format,
+    input: &mut dyn Read,
+    meta: BlobMeta,
+    emit: &mut dyn FnMut(Finding),
+) {
+    struct Members<'s, 'c> {
+        ctx: &'s ScanContext<'c>,
+        worker: &'s mut Worker,
+        meta: BlobMeta<'s>,
+        emit: &'s mut dyn FnMut(Finding),
+        buf: Vec<u8>,
+    }
+    impl unpack::Sink for Members<'_, '_> {
+        fn member(&mut self, path: &str, content: &mut dyn Read) -> io::Result<()> {
+            let meta = BlobMeta {
+                member: (!path.is_empty()).then_some(path),
+                ..self.meta
+            };
+            self.buf.clear();
+            scan_chunks(
+                self.ctx,
+                self.worker,
+                &mut self.buf,
+                content,
+                meta,
+                false,
+                self.emit,
+            )?;
+            Ok(())
+        }
+    }
+    let mut members = Members {
+        ctx,
+        worker,
+        meta,
+        emit,
+        buf: Vec::new(),
+    };
+    members.buf = std::mem::take(&mut members.worker.member_buf);
+    let report = unpack::unpack(format, input, &ctx.archives, &mut members);
+    // Kept for the next archive, unless one member's endless line grew it.
+    if members.buf.capacity() <= CHUNK + OVERLAP {
+        members.buf.clear();
+        members.worker.member_buf = std::mem::take(&mut members.buf);
+    }
+    let counters = &ctx.collector.counters;
+    use std::sync::atomic::Ordering::Relaxed;
+    counters.archive_members.fetch_add(report.members, Relaxed);
+    counters
+        .archive_limited
+        .fetch_add(report.limited.len() as u64, Relaxed);
+    counters
+        .archive_errors
+        .fetch_add(report.corrupt.len() as u64, Relaxed);
+    for message in report.limited.iter().chain(&report.corrupt) {
+        ctx.collector.warn(&format!("`{}`: {message}", meta.path));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 /// The chunk loop proper; `buf` may already hold the stream's first bytes, and all
 /// of them when `at_end` (the stream is not asked again for the end it gave).
 fn scan_chunks_plain(
@@ -239,6 +343,7 @@ fn scan_chunks_plain(
     meta: BlobMeta,
     at_end: bool,
     outer: &[Layer],
+    emit: &mut dyn FnMut(Finding),
 ) -> io::Result<u64> {
     let mut origin = Origin::default();
     let mut total = 0u64;
@@ -260,16 +365,7 @@ fn scan_chunks_plain(
         } else {
             line_start_near(buf, buf.len() - OVERLAP)
         };
-        scan_piece(
-            ctx,
-            worker,
-            buf,
-            meta,
-            origin,
-            skip..keep,
-            outer,
-            &mut |found| ctx.collector.push(found),
-        );
+        scan_piece(ctx, worker, buf, meta, origin, skip..keep, outer, emit);
         if eof {
             return Ok(total);
         }
@@ -308,6 +404,9 @@ fn fill(reader: &mut dyn Read, buf: &mut Vec<u8>, target: usize) -> io::Result<u
         return Ok(0);
     }
     let want = (target - buf.len()) as u64;
+    // Exactly the room needed: `read_to_end` alone would double the buffer past the
+    // chunk size, and a buffer kept across files (and archive members) would stay so.
+    buf.reserve_exact(target - buf.len());
     match reader.take(want).read_to_end(buf) {
         Ok(_) => Ok(buf.len() - before),
         Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(buf.len() - before),
@@ -382,6 +481,10 @@ fn scan_piece(
             found.suppression = Some(Suppression::Inline);
         }
         found.commit = meta.commit.cloned();
+        if let Some(member) = meta.member {
+            found.location.path = format!("{}!{member}", meta.path);
+            found.location.member = Some(member.to_string());
+        }
         found.decoded = layers;
         emit(found);
     };
@@ -532,6 +635,7 @@ mod tests {
                 max_file_size: None,
                 threads: 1,
                 decode_depth: decode::DEFAULT_DEPTH,
+                archives: unpack::Limits::default(),
             };
             let mut worker = Worker::default();
             let mut reader = io::Cursor::new(text.into_bytes());

@@ -508,7 +508,10 @@ fn scan_blob(
     bytes: &[u8],
 ) {
     let ctx = shared.ctx;
-    find_in_bytes(ctx, worker, bytes, BlobMeta::path(""), &mut |f| {
+    // The path is not known yet (`attribute` sets it); the id names the blob in
+    // warnings about archives in it.
+    let name = format!("blob {oid}");
+    find_in_bytes(ctx, worker, bytes, BlobMeta::path(&name), &mut |f| {
         findings.push(f)
     });
     ctx.collector.add_blob(bytes.len() as u64);
@@ -876,8 +879,9 @@ fn attribute(
     walk: &Walk,
     found: Vec<(Oid, Vec<Finding>)>,
 ) -> anyhow::Result<()> {
-    // (path, rule, fingerprint) -> (commit, line, column, finding)
-    let mut best: HashMap<(PathId, String), (CommitIdx, u64, u64, &Finding)> = HashMap::new();
+    // (path, archive member, fingerprint) -> (commit, line, column, finding)
+    type Key = (PathId, Option<String>, String);
+    let mut best: HashMap<Key, (CommitIdx, u64, u64, &Finding)> = HashMap::new();
     for (oid, findings) in &found {
         let Some(places) = walk.blobs.get(oid) else {
             continue;
@@ -885,7 +889,11 @@ fn attribute(
         for &(path, commit) in places {
             for finding in findings {
                 let rank = (commit, finding.location.line, finding.location.column);
-                let key = (path, finding.fingerprint.clone());
+                let key = (
+                    path,
+                    finding.location.member.clone(),
+                    finding.fingerprint.clone(),
+                );
                 match best.get(&key) {
                     Some(&(c, l, col, _)) if (c, l, col) <= rank => {}
                     _ => {
@@ -896,7 +904,7 @@ fn attribute(
         }
     }
     let mut infos: HashMap<CommitIdx, Arc<CommitInfo>> = HashMap::new();
-    for ((path, _), (commit, _, _, finding)) in best {
+    for ((path, _, _), (commit, _, _, finding)) in best {
         let info = match infos.get(&commit) {
             Some(info) => Arc::clone(info),
             None => {
@@ -911,7 +919,11 @@ fn attribute(
             }
         };
         let mut placed = finding.clone();
-        placed.location.path = walk.path(path);
+        placed.location.path = match &finding.location.member {
+            // The blob was scanned without a path: its members' paths are completed here.
+            Some(member) => format!("{}!{member}", walk.path(path)),
+            None => walk.path(path),
+        };
         placed.commit = Some(info);
         ctx.collector.push(placed);
     }

@@ -169,12 +169,19 @@ pub fn scan_change(ctx: &ScanContext, worker: &mut Worker, change: &Change) -> a
         path: change.path,
         commit: change.commit,
         added_lines: None,
+        member: None,
     };
     if change.old.is_empty() {
         super::scan_bytes(ctx, worker, change.new, meta);
         return Ok(());
     }
-    let binary = is_binary(change.new) || change.old.iter().any(|old| is_binary(old));
+    // An archive's members have lines of their own, not the archive's: it is judged
+    // as binary content is, by the secrets its old versions did not hold.
+    let opened = |bytes: &[u8]| ctx.archives.depth > 0 && crate::unpack::sniff(bytes).is_some();
+    let binary = is_binary(change.new)
+        || change.old.iter().any(|old| is_binary(old))
+        || opened(change.new)
+        || change.old.iter().any(|old| opened(old));
     if binary {
         let mut known = HashSet::new();
         for old in change.old {

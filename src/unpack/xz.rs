@@ -1,0 +1,30 @@
+//! xz, read as a stream with the pure-Rust `lzma-rust2` decoder (concatenated streams
+//! too). Its dictionary is refused past 64 MiB (what `xz -9` uses), so a stream that
+//! claims a huge one cannot make keygate allocate it.
+
+use std::cell::Cell;
+use std::io::{self, Read};
+
+use super::{one_stream, Counting, Limits, Member, Unpacker};
+
+/// Largest dictionary (and decoder state) allowed, in KiB.
+const MEMORY_KIB: u32 = 65 << 10;
+
+pub struct Xz;
+
+impl Unpacker for Xz {
+    fn members(
+        &self,
+        input: &mut dyn Read,
+        _limits: &Limits,
+        each: &mut dyn FnMut(Member) -> io::Result<bool>,
+    ) -> io::Result<()> {
+        let packed = Cell::new(0);
+        let counting = Counting {
+            inner: input,
+            count: &packed,
+        };
+        let mut decoder = lzma_rust2::XzReader::new_mem_limit(counting, true, MEMORY_KIB);
+        one_stream(&mut decoder, &packed, each)
+    }
+}
