@@ -15,6 +15,7 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod finding;
+pub mod quote;
 pub mod range_base;
 pub mod report;
 pub mod rules;

@@ -164,7 +164,8 @@ pub fn scan_commit(
             Ok(blob) => blob,
             Err(err) if is_missing(&err) => {
                 ctx.collector.warn(&format!(
-                    "`{shown}` in commit {oid}: blob {} is missing, skipped",
+                    "`{}` in commit {oid}: blob {} is missing, skipped",
+                    crate::quote::path(&shown),
                     new.id()
                 ));
                 continue;
@@ -182,7 +183,8 @@ pub fn scan_commit(
             match repo.find_blob(id) {
                 Ok(old) => olds.push(old),
                 Err(err) if is_missing(&err) => ctx.collector.warn(&format!(
-                    "`{shown}` in commit {oid}: the parent's blob {id} is missing; compared without it"
+                    "`{}` in commit {oid}: the parent's blob {id} is missing; compared without it",
+                    crate::quote::path(&shown)
                 )),
                 Err(err) => return Err(err.into()),
             }
