@@ -8,6 +8,7 @@
 //! accepted, [`collect`] gathers the results, and [`report`] writes them. The
 //! [`commands`] wire these together, one module a subcommand.
 
+pub mod atomic;
 pub mod baseline;
 pub mod cli;
 pub mod collect;
