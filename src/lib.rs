@@ -16,6 +16,8 @@ pub mod commands;
 pub mod config;
 pub mod engine;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod quote;
 pub mod range_base;
 pub mod report;
