@@ -4,8 +4,11 @@
 mod action;
 mod baseline;
 mod config;
+mod fuzz_corpus;
 mod git;
 mod hooks;
+mod hostile;
+mod hostile_git;
 mod merge_check;
 mod robust;
 mod rules;
