@@ -71,7 +71,10 @@ type CommitIdx = u32;
 struct Walk {
     commits: Vec<Oid>,
     paths: Vec<Box<[u8]>>,
-    path_ids: HashMap<Box<[u8]>, PathId, super::FastBuildHasher>,
+    /// Paths are chosen by whoever wrote the history, so they are hashed with a
+    /// randomly keyed SipHash: with the fast hasher, a repository of crafted
+    /// colliding paths would turn each lookup into a scan of the whole table.
+    path_ids: HashMap<Box<[u8]>, PathId, std::hash::RandomState>,
     /// Each blob's paths, each with the oldest commit that holds the blob there.
     blobs: OidMap<Vec<(PathId, CommitIdx)>>,
     /// Trees already read, with the path they were read at.

@@ -224,9 +224,10 @@ pub fn scan_change(ctx: &ScanContext, worker: &mut Worker, change: &Change) -> a
     Ok(())
 }
 
-/// A fast, non-cryptographic hasher for object ids and paths: SipHash over millions
-/// of them is a measurable part of a history scan, and nothing here is keyed by
-/// untrusted input that could be crafted to collide (object ids are hashes already).
+/// A fast, unkeyed hasher for object ids (and keygate's own small integers): SipHash
+/// over millions of them is a measurable part of a history scan, and an object id is
+/// a SHA-1 already, which a repository cannot choose freely. Never use it for data a
+/// repository chooses (paths, names): those take a keyed hasher (`RandomState`).
 #[derive(Default)]
 pub struct FastHasher(u64);
 
@@ -259,7 +260,7 @@ impl Hasher for FastHasher {
     }
 }
 
-/// Hash maps and sets keyed by object ids (or paths).
+/// Hash maps and sets keyed by object ids.
 pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
 pub type OidMap<V> = std::collections::HashMap<Oid, V, FastBuildHasher>;
 pub type OidSet = std::collections::HashSet<Oid, FastBuildHasher>;
