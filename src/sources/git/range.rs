@@ -160,6 +160,11 @@ pub fn scan_commit(
         if taken {
             continue;
         }
+        // libgit2 would hang on a truncated loose blob (see `check_loose`).
+        if let Err(damage) = super::check_loose(repo.path(), new.id()) {
+            ctx.collector.error(&shown, &damage);
+            continue;
+        }
         let blob = match repo.find_blob(new.id()) {
             Ok(blob) => blob,
             Err(err) if is_missing(&err) => {
