@@ -82,7 +82,7 @@ impl Source for StagedSource {
                 if blob.size() as u64 > limit {
                     ctx.collector.warn(&format!(
                         "`{}`: skipped, {} bytes is over --max-file-size {limit}",
-                        crate::quote::path(&path),
+                        crate::quote::path(path),
                         blob.size()
                     ));
                     continue;
@@ -95,7 +95,7 @@ impl Source for StagedSource {
                         Err(err) if is_missing(&err) => {
                             ctx.collector.warn(&format!(
                                 "`{}`: HEAD's version {old_id} is not in the local object database; the whole staged file is scanned",
-                                crate::quote::path(&path)
+                                crate::quote::path(path)
                             ));
                             None
                         }
