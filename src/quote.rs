@@ -194,7 +194,7 @@ mod tests {
     fn markdown_cannot_open_tags_links_or_cells() {
         assert_eq!(
             markdown("<img src=x> [a](b) | *c*"),
-            "&lt;img src=x&gt; \\[a\\]\\(b\\) \\| \\*c\\*"
+            "&lt;img src\\=x&gt; \\[a\\]\\(b\\) \\| \\*c\\*"
         );
         assert_eq!(markdown("a\nb"), "&quot;a\\\\nb&quot;");
         assert_eq!(markdown_code("a|b"), "`a\\|b`");
