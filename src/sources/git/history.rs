@@ -1071,6 +1071,19 @@ fn progress_bar(show: bool) -> ProgressBar {
 mod tests {
     use super::*;
 
+    /// Paths, which a repository chooses, are hashed with a key that differs from one
+    /// walk to the next, so no set of paths collides everywhere; the unkeyed fast
+    /// hasher gives every walk the same value.
+    #[test]
+    fn paths_are_hashed_with_a_random_key() {
+        use std::hash::BuildHasher;
+        let path: &[u8] = b"src/colliding/path.py";
+        let hashes: std::collections::HashSet<u64> = (0..4)
+            .map(|_| Walk::default().path_ids.hasher().hash_one(path))
+            .collect();
+        assert!(hashes.len() > 1, "the same hash in every walk: {hashes:?}");
+    }
+
     /// The pack window limits a scan sets are its own: once it ends, libgit2 has the
     /// values it had before. (No other unit test touches them.)
     #[test]
