@@ -120,13 +120,18 @@ impl Collector {
     /// Reports input that could not be read; the scan goes on.
     pub fn error(&self, what: &str, message: &str) {
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
-        eprintln!("keygate: error: `{what}`: {message}");
+        // `what` is a path or name from scanned data; the message may quote more.
+        eprintln!(
+            "keygate: error: `{}`: {}",
+            crate::quote::path(what),
+            crate::quote::controls(message)
+        );
     }
 
     /// A warning that does not change the exit status (a missing git object that
     /// the scan can do without is an error; a skipped large file is not).
     pub fn warn(&self, message: &str) {
-        eprintln!("keygate: warning: {message}");
+        eprintln!("keygate: warning: {}", crate::quote::controls(message));
     }
 
     pub fn add_file(&self, bytes: u64) {

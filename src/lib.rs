@@ -9,6 +9,7 @@
 //! accepted, [`collect`] gathers the results, and [`report`] writes them. The
 //! [`commands`] wire these together, one module a subcommand.
 
+pub mod atomic;
 pub mod baseline;
 pub mod cli;
 pub mod collect;
@@ -17,6 +18,9 @@ pub mod config;
 pub mod decode;
 pub mod engine;
 pub mod finding;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod quote;
 pub mod range_base;
 pub mod report;
 pub mod rules;

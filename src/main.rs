@@ -11,7 +11,9 @@ fn main() -> ExitCode {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("keygate: error: {err:#}");
+            // Errors can name refs, paths and config text from a scanned repository.
+            let message = format!("{err:#}");
+            eprintln!("keygate: error: {}", keygate::quote::controls(&message));
             ExitCode::from(keygate::Outcome::Error.code())
         }
     }

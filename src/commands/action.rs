@@ -234,10 +234,7 @@ fn write_empty_sarif(path: &Path) -> anyhow::Result<()> {
         notes: &[],
         inline_allows: None,
     };
-    let mut out = Vec::new();
-    sarif::write(&report, &mut out)
-        .and_then(|()| std::fs::write(path, out))
-        .with_context(|| format!("cannot write `{}`", path.display()))
+    crate::atomic::write(path, None, |out| sarif::write(&report, out))
 }
 
 /// `keygate scan` arguments for the plan, parsed by the same parser as the command
@@ -312,7 +309,11 @@ fn summary(described: &str, active: &[&Finding], scanned: &ScanOutput) -> String
                 f.severity,
                 cell_text(&f.rule_name),
                 cell(&f.rule_id),
-                cell(&format!("{}:{}", f.location.path, f.location.line)),
+                cell(&format!(
+                    "{}:{}",
+                    crate::quote::path(&f.location.path),
+                    f.location.line
+                )),
                 commit,
                 cell(&redact(&f.secret)),
             );
@@ -347,17 +348,15 @@ fn summary(described: &str, active: &[&Finding], scanned: &ScanOutput) -> String
     md
 }
 
-/// Text in inline code, safe inside a table cell.
+/// Text in inline code, safe inside a table cell (see [`crate::quote::markdown_code`]).
 fn cell(text: &str) -> String {
-    let clean = text.replace(['`', '\n', '\r'], " ").replace('|', "\\|");
-    format!("`{clean}`")
+    crate::quote::markdown_code(text)
 }
 
-/// Plain text, safe inside a table cell.
+/// Plain text, safe inside a table cell: no HTML, Markdown or control character of
+/// scanned text takes effect (see [`crate::quote::markdown`]).
 fn cell_text(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
+    crate::quote::markdown(text)
 }
 
 /// A workflow command that puts the finding on the file's line in the pull request.
@@ -479,6 +478,6 @@ mod tests {
     fn workflow_commands_are_escaped() {
         assert_eq!(escape_property("a:b,c%d"), "a%3Ab%2Cc%25d");
         assert_eq!(escape_data("x\ny"), "x%0Ay");
-        assert_eq!(cell("a|b`c"), "`a\\|b c`");
+        assert_eq!(cell("a|b`c"), "``a\\|b`c``");
     }
 }

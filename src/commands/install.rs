@@ -14,10 +14,12 @@
 //! deletion pushes nothing.
 
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use crate::atomic;
 use crate::cli::InstallArgs;
 use crate::sources::git;
 use crate::Outcome;
@@ -49,17 +51,33 @@ pub fn run(args: &InstallArgs) -> anyhow::Result<Outcome> {
     }
     for (name, script) in hooks {
         let path = dir.join(name);
+        // The new hook is complete on disk before anything is moved, so that git
+        // never finds a hook half written, nor the old one gone without the new one.
+        let mut pending = atomic::Pending::create(&path)?;
+        let mut file = pending.file()?;
+        file.write_all(script.as_bytes())
+            .and_then(|()| file.flush())
+            .with_context(|| {
+                format!("cannot write `{}` (it was left as it was)", path.display())
+            })?;
+        drop(file);
         if is_foreign(&path)? {
             let kept = dir.join(format!("{name}.{KEPT}"));
             fs::rename(&path, &kept).with_context(|| {
                 format!("cannot move `{}` to `{}`", path.display(), kept.display())
             })?;
+            if let Err(err) = pending.commit(Some(0o755)) {
+                // Put the user's hook back where git looks for it.
+                let _ = fs::rename(&kept, &path);
+                return Err(err);
+            }
             eprintln!(
                 "keygate: kept the previous hook as `{}`; it still runs first",
                 kept.display()
             );
+        } else {
+            pending.commit(Some(0o755))?;
         }
-        write_executable(&path, &script)?;
         eprintln!("keygate: installed `{}`", path.display());
     }
     Ok(Outcome::Clean)
@@ -87,17 +105,6 @@ fn is_foreign(path: &Path) -> anyhow::Result<bool> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
         Err(err) => Err(err).with_context(|| format!("cannot read `{}`", path.display())),
     }
-}
-
-fn write_executable(path: &Path, script: &str) -> anyhow::Result<()> {
-    fs::write(path, script).with_context(|| format!("cannot write `{}`", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(0o755))
-            .with_context(|| format!("cannot make `{}` executable", path.display()))?;
-    }
-    Ok(())
 }
 
 /// The keygate that is installing, so the hook works without keygate on `PATH`; the
@@ -197,7 +204,25 @@ mod tests {
 
     #[test]
     fn hooks_carry_the_marker() {
-        assert!(pre_commit_script("/bin/keygate").contains(MARKER));
-        assert!(pre_push_script("/bin/keygate").contains(MARKER));
+        let dir = tempfile::tempdir().unwrap();
+        for (name, script) in [
+            ("pre-commit", pre_commit_script("/bin/keygate")),
+            ("pre-push", pre_push_script("/bin/keygate")),
+        ] {
+            // The script starts with its interpreter, the marker is a line of its own, and
+            // a hook holding it is recognised as keygate's own.
+            let lines: Vec<&str> = script.lines().collect();
+            assert!(lines[0].starts_with("#!"), "{name}: {script}");
+            assert!(lines.contains(&MARKER), "{name}: {script}");
+            assert!(script.contains("/bin/keygate"), "{name}: {script}");
+            let ours = dir.path().join(name);
+            std::fs::write(&ours, &script).unwrap();
+            assert!(!is_foreign(&ours).unwrap(), "{name}");
+        }
+        // A hook without the marker is someone else's, and a missing one is nobody's.
+        let foreign = dir.path().join("foreign");
+        std::fs::write(&foreign, "#!/bin/sh\nexec make lint\n").unwrap();
+        assert!(is_foreign(&foreign).unwrap());
+        assert!(!is_foreign(&dir.path().join("absent")).unwrap());
     }
 }

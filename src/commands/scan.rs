@@ -1,11 +1,11 @@
 //! `keygate scan`: resolve settings, run the source, report, choose the exit status.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::atomic;
 use crate::baseline::Usage;
 use crate::cli::{Format, ScanArgs};
 use crate::collect::{self, Collector, Stats};
@@ -83,9 +83,13 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
     };
     let scanner = Scanner::with_triggers(rules, &triggers)?;
     super::rules::prove_custom_rules(&scanner, &config)?;
-    let live = (output.format == Format::Jsonl)
-        .then(|| live_jsonl(&output))
-        .transpose()?;
+    let (live, jsonl_file) = match output.format {
+        Format::Jsonl => {
+            let (live, file) = live_jsonl(&output)?;
+            (Some(live), file)
+        }
+        _ => (None, None),
+    };
     let keep_suppressed = output.include_suppressed;
     let mut collector = Collector::new(suppressor, keep_suppressed, live);
     let is_range = matches!(target, Target::Range { .. });
@@ -135,6 +139,11 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let baseline = collector.suppressor().baseline.as_ref().map(|b| b.usage());
     let (mut findings, mut stats) = collector.finish(elapsed_ms);
+    // The stream is complete (and its writer dropped with the collector): only now
+    // does it replace the `--output` file.
+    if let Some(file) = jsonl_file {
+        file.commit(None)?;
+    }
     if let Some(usage) = &baseline {
         if !target.is_partial() {
             stats.baseline_stale = usage.stale.len() as u64;
@@ -188,9 +197,14 @@ fn inline_allow_notes(allows: &[Finding], show_secrets: bool) -> Vec<String> {
             .as_ref()
             .map(|c| format!(" in commit {}", c.id.get(..12).unwrap_or(&c.id)))
             .unwrap_or_default();
+        // Notes are shown to people (human report, job summary): the path and the
+        // rule id (a custom rule's) come from scanned data.
         notes.push(format!(
             "  inline allow: `{}:{}:{}` {} `{secret}`{commit}",
-            f.location.path, f.location.line, f.location.column, f.rule_id
+            crate::quote::path(&f.location.path),
+            f.location.line,
+            f.location.column,
+            crate::quote::text(&f.rule_id)
         ));
     }
     notes
@@ -204,17 +218,21 @@ fn pre_commit_push_range() -> Option<String> {
     (!from.is_empty() && !to.is_empty()).then(|| format!("{from}..{to}"))
 }
 
-/// The writer that streams `jsonl` findings as they are found.
-fn live_jsonl(output: &OutputSettings) -> anyhow::Result<collect::Live> {
+/// The writer that streams `jsonl` findings as they are found, and with `--output`
+/// the file it streams into, to be committed once the scan is done.
+fn live_jsonl(output: &OutputSettings) -> anyhow::Result<(collect::Live, Option<atomic::Pending>)> {
     let show = output.show_secrets;
     let line = move |f: &Finding| json::line(f, show);
     Ok(match &output.path {
         Some(path) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
-            collect::live_writer(BufWriter::new(file), line)
+            let mut pending = atomic::Pending::create(path)?;
+            let file = pending.file()?;
+            (
+                collect::live_writer(BufWriter::new(file), line),
+                Some(pending),
+            )
         }
-        None => collect::live_writer(io::stdout(), line),
+        None => (collect::live_writer(io::stdout(), line), None),
     })
 }
 
@@ -231,12 +249,7 @@ pub fn write_report(output: &OutputSettings, scanned: &ScanOutput) -> anyhow::Re
     match (&output.path, output.format) {
         (Some(_), Format::Jsonl) => Ok(()),
         (Some(path), format) => {
-            let file =
-                File::create(path).with_context(|| format!("cannot write `{}`", path.display()))?;
-            let mut out = BufWriter::new(file);
-            report::write(format, &report, &mut out)
-                .and_then(|()| out.flush())
-                .with_context(|| format!("cannot write `{}`", path.display()))
+            atomic::write(path, None, |out| report::write(format, &report, out))
         }
         (None, format) => {
             let stdout = io::stdout();

@@ -1,7 +1,9 @@
 //! Human output: findings grouped by file, each with what to do about it.
 //!
 //! Colour only on a terminal and never with `NO_COLOR` or `--no-color`; the text reads
-//! the same without it. Secrets are redacted unless `--show-secrets`.
+//! the same without it. Secrets are redacted unless `--show-secrets`. Everything that
+//! comes from scanned data (paths, lines, commits, custom rules) goes through
+//! [`crate::quote`], so the report cannot carry terminal escapes or workflow commands.
 
 use std::io::{self, Write};
 
@@ -9,6 +11,7 @@ use anstyle::{AnsiColor, Style};
 
 use super::Report;
 use crate::finding::{Finding, Suppression};
+use crate::quote;
 
 struct Palette {
     path: Style,
@@ -58,7 +61,7 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 out,
                 "{}{}{}",
                 p.path.render(),
-                finding.location.path,
+                quote::path(&finding.location.path),
                 p.path.render_reset()
             )?;
         }
@@ -88,13 +91,13 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         f.location.line,
         f.location.column,
         p.rule.render(),
-        f.rule_name,
+        quote::text(&f.rule_name),
         p.rule.render_reset(),
         f.severity,
-        f.rule_id,
+        quote::text(&f.rule_id),
         suppressed,
     )?;
-    writeln!(out, "      secret:  {secret}")?;
+    writeln!(out, "      secret:  {}", quote::text(&secret))?;
     if !f.decoded.is_empty() {
         let layers: Vec<&str> = f.decoded.iter().map(|l| l.as_str()).collect();
         writeln!(out, "      decoded: {}", layers.join(" > "))?;
@@ -104,7 +107,7 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             out,
             "      line:    {}{}{}",
             p.dim.render(),
-            f.context,
+            quote::text(&f.context),
             p.dim.render_reset()
         )?;
     }
@@ -113,12 +116,15 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         writeln!(
             out,
             "      commit:  {short} by {} <{}> on {}: {}",
-            commit.author, commit.email, commit.date, commit.summary
+            quote::text(&commit.author),
+            quote::text(&commit.email),
+            quote::text(&commit.date),
+            quote::text(&commit.summary)
         )?;
     }
     if f.suppression.is_none() {
         let rotate = match &f.revoke_url {
-            Some(url) => format!("revoke and rotate it at {url}"),
+            Some(url) => format!("revoke and rotate it at {}", quote::text(url)),
             None => "revoke and rotate it with its provider".into(),
         };
         writeln!(
@@ -184,7 +190,7 @@ fn write_summary(
         )?;
     }
     for note in report.notes {
-        writeln!(out, "{note}")?;
+        writeln!(out, "{}", quote::controls(note))?;
     }
     Ok(())
 }

@@ -3,8 +3,10 @@
 //! Hidden files are scanned (`.env` is where keys live); the `.git` folder is not.
 //! Inside a git work tree `.gitignore` (and `.git/info/exclude`) are honoured, unless
 //! `--no-git`, which scans every file named or found. Symbolic links are not followed
-//! unless `--follow` (git stores a link, not its target), but a link that loops is
-//! reported, as is every file that cannot be read; the walk goes on.
+//! unless `--follow` (git stores a link, not its target), and a link not followed is
+//! neither read nor reported, as ripgrep does. With `--follow`, a link that loops is a
+//! warning (there is nothing behind it to scan); every file that cannot be read is an
+//! error, and the walk goes on.
 
 use std::fs::File;
 use std::io;
@@ -68,13 +70,8 @@ impl FsSource {
         };
         let path = entry.path();
         if file_type.is_symlink() {
-            // Not followed: still, a link that loops is broken input worth naming.
-            if let Err(err) = std::fs::metadata(path) {
-                if is_loop(&err) {
-                    ctx.collector
-                        .error(&self.display(path), "symbolic link loop");
-                }
-            }
+            // Not followed (`--follow` resolves links before we see them): git stores
+            // the link, not its target, so there is nothing here to scan or report.
             return;
         }
         if !file_type.is_file() {
@@ -118,8 +115,28 @@ impl FsSource {
 
 fn report_walk_error(ctx: &ScanContext, err: &ignore::Error) {
     let (path, message) = walk_error_parts(err);
-    ctx.collector
-        .error(&path.unwrap_or_else(|| "walk".into()), &message);
+    let path = path.unwrap_or_else(|| "walk".into());
+    if is_walk_loop(err) {
+        // Only `--follow` meets loops: the walk stops there and loses nothing.
+        ctx.collector.warn(&format!(
+            "`{}`: {message}; not followed",
+            crate::quote::path(&path)
+        ));
+        return;
+    }
+    ctx.collector.error(&path, &message);
+}
+
+/// True for a link that leads back to a folder above it, or to itself.
+fn is_walk_loop(err: &ignore::Error) -> bool {
+    match err {
+        ignore::Error::WithPath { err, .. }
+        | ignore::Error::WithDepth { err, .. }
+        | ignore::Error::WithLineNumber { err, .. } => is_walk_loop(err),
+        ignore::Error::Loop { .. } => true,
+        ignore::Error::Io(io) => is_loop(io),
+        _ => false,
+    }
 }
 
 /// Splits a walk error into the path it concerns and a plain message.

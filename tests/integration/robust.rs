@@ -1,5 +1,5 @@
 //! Robustness: awkward input (binary, UTF-16, invalid UTF-8, huge files and lines,
-//! unreadable files, links that loop, FIFOs) and the flags that steer a folder scan,
+//! unreadable files, FIFOs; links are in `hostile`) and the flags that steer a folder scan,
 //! through the real binary.
 
 use std::os::unix::fs::PermissionsExt;
@@ -197,6 +197,9 @@ fn a_key_in_an_endless_line_is_found_without_memory_blowup() {
     bytes.extend_from_slice(b" ");
     bytes.resize(2 * half, b'b');
     env.write("line.min.js", &bytes);
+    if !crate::util::have_tool("prlimit", "it caps keygate's memory") {
+        return;
+    }
     // Address space is no fair measure (allocators reserve much more than they use);
     // the data segment limit counts what is written to.
     let out = StdCommand::new("prlimit")
@@ -219,7 +222,7 @@ fn a_key_in_an_endless_line_is_found_without_memory_blowup() {
 }
 
 /// Copies the test binary where an unprivileged user can run it.
-fn world_runnable_binary(dir: &Path) -> std::path::PathBuf {
+pub(crate) fn world_runnable_binary(dir: &Path) -> std::path::PathBuf {
     let bin = dir.join("keygate-bin");
     std::fs::copy(assert_cmd::cargo::cargo_bin("keygate"), &bin).expect("copy the binary");
     std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
@@ -243,6 +246,14 @@ fn an_unreadable_file_is_reported_and_the_scan_goes_on() {
     std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o000)).expect("chmod");
     std::fs::write(tree.join("clean.txt"), "nothing to see\n").expect("write");
 
+    if unsafe_free_euid() == 0
+        && !crate::util::have_tool(
+            "setpriv",
+            "root reads any file: it runs keygate as `nobody`",
+        )
+    {
+        return;
+    }
     let run = || {
         let is_root = unsafe_free_euid() == 0;
         let mut cmd = if is_root {
@@ -285,7 +296,7 @@ fn an_unreadable_file_is_reported_and_the_scan_goes_on() {
 }
 
 /// The effective user id of this process, from `/proc` (no `unsafe` call needed).
-fn unsafe_free_euid() -> u32 {
+pub(crate) fn unsafe_free_euid() -> u32 {
     let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
     status
         .lines()
@@ -293,32 +304,6 @@ fn unsafe_free_euid() -> u32 {
         .and_then(|rest| rest.split_whitespace().nth(1))
         .and_then(|euid| euid.parse().ok())
         .expect("a Uid line")
-}
-
-/// A symbolic link that points to itself is reported by name (exit 2); with
-/// `--follow`, a link back to an ancestor folder is reported as a loop, not walked
-/// forever.
-#[test]
-fn symbolic_link_loops_are_reported() {
-    let env = TestEnv::new();
-    env.write("ok.txt", "fine\n");
-    std::os::unix::fs::symlink("self", env.path().join("self")).expect("symlink");
-    env.keygate()
-        .args(["scan"])
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("`self`").and(predicate::str::contains("loop")));
-
-    let env = TestEnv::new();
-    env.write("sub/ok.txt", "fine\n");
-    std::os::unix::fs::symlink("..", env.path().join("sub/up")).expect("symlink");
-    env.keygate()
-        .args(["scan", "--follow"])
-        .timeout(Duration::from_secs(60))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("sub/up").and(predicate::str::contains("loop")));
 }
 
 /// A path that does not exist exits 2 and is named; a key found in the other paths
@@ -519,6 +504,9 @@ fn on_a_terminal(env: &TestEnv, no_color: Option<&str>) -> String {
 /// On a terminal the human report is coloured, and `NO_COLOR` turns colour off.
 #[test]
 fn no_color_turns_colour_off() {
+    if !crate::util::have_tool("script", "it runs keygate on a pseudo-terminal") {
+        return;
+    }
     let env = TestEnv::new();
     env.write("a.env", format!("KEY={}\n", keys::openai_project(25)));
     let coloured = on_a_terminal(&env, None);

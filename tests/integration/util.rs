@@ -148,3 +148,27 @@ pub mod keys {
         )
     }
 }
+
+/// True when `program` is on `PATH`. When it is not, says what is missing and why the
+/// test needs it; see [`missing_tool`] for what happens then.
+pub fn have_tool(program: &str, why: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(dir.join(program))
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+    });
+    found || missing_tool(&format!("`{program}` is not on PATH ({why})"))
+}
+
+/// A test cannot run because an outside tool is missing: under `CI=true` that fails
+/// the test (CI must never pass without running it); elsewhere the test says what is
+/// missing on stderr and is skipped. Returns `false` so callers can `return`.
+pub fn missing_tool(what: &str) -> bool {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what}; CI=true, so a missing tool fails this test");
+    }
+    eprintln!("SKIPPED: {what}; install it to run this test (under CI=true this fails)");
+    false
+}

@@ -85,9 +85,9 @@ pub fn open(path: &Path) -> Option<Index> {
     accept(file.into_parts().0)
 }
 
-/// Decodes an index from its bytes, as [`open`] does from its file.
-#[cfg(test)]
-fn read(data: &[u8]) -> Option<Index> {
+/// Decodes an index from its bytes, as [`open`] does from its file (tests and the
+/// fuzz target feed it bytes no file holds).
+pub(crate) fn read(data: &[u8]) -> Option<Index> {
     let time = filetime::FileTime::zero();
     let (state, _checksum) =
         State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options()).ok()?;

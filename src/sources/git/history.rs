@@ -70,7 +70,10 @@ type CommitIdx = u32;
 struct Walk {
     commits: Vec<Oid>,
     paths: Vec<Box<[u8]>>,
-    path_ids: HashMap<Box<[u8]>, PathId, super::FastBuildHasher>,
+    /// Paths are chosen by whoever wrote the history, so they are hashed with a
+    /// randomly keyed SipHash: with the fast hasher, a repository of crafted
+    /// colliding paths would turn each lookup into a scan of the whole table.
+    path_ids: HashMap<Box<[u8]>, PathId, std::hash::RandomState>,
     /// Each blob's paths, each with the oldest commit that holds the blob there.
     blobs: OidMap<Vec<(PathId, CommitIdx)>>,
     /// Trees already read, with the path they were read at.
@@ -89,20 +92,9 @@ struct Shared<'a> {
 
 impl Source for HistorySource {
     fn scan(&self, ctx: &ScanContext) -> anyhow::Result<()> {
-        // Every object read is hashed again unless told otherwise: for a history scan,
-        // which reads every blob, that is a second pass over gigabytes for nothing the
-        // scan needs (pack checksums already guard against corruption in transit).
-        git2::opts::strict_hash_verification(false);
-        // Each object is read once, so libgit2's object cache would only cost memory
-        // and locking; and packs are mapped in bounded windows so that peak memory
-        // does not grow with the pack.
-        git2::opts::enable_caching(false);
-        // SAFETY: set before this scan opens any repository, from the one thread
-        // that uses libgit2 at this point.
-        unsafe {
-            git2::opts::set_mwindow_size(MWINDOW_SIZE)?;
-            git2::opts::set_mwindow_mapped_limit(MWINDOW_MAPPED_LIMIT)?;
-        }
+        // Declared before the repository, so dropped after it: the options hold for
+        // every read of this scan and are restored however it ends.
+        let _options = ScanOptions::set()?;
         let repo = super::open(&self.repo)?;
         let tips = self.tips(&repo, ctx)?;
         let shared = Shared {
@@ -149,6 +141,58 @@ impl Source for HistorySource {
         warn_missing(ctx, &walk, &missing);
         let found = shared.found.into_inner().unwrap_or_else(|p| p.into_inner());
         attribute(ctx, &repo, &walk, found)
+    }
+}
+
+/// libgit2's process-wide options as a history scan wants them, restored when dropped.
+///
+/// They are global to libgit2, so they are scoped to the scan: keygate runs one scan
+/// at a time, and a program that uses keygate as a library gets its libgit2 back as
+/// it was once the scan returns (libgit2 offers no getter for caching and hash
+/// verification, so those two return to libgit2's defaults, both on).
+struct ScanOptions {
+    mwindow_size: libc::size_t,
+    mwindow_mapped_limit: libc::size_t,
+}
+
+impl ScanOptions {
+    fn set() -> anyhow::Result<ScanOptions> {
+        // SAFETY: these calls only read and write libgit2's global settings; they run
+        // before this scan opens a repository, from the one thread that uses libgit2
+        // at this point, so no pack window is being mapped meanwhile.
+        let saved = unsafe {
+            ScanOptions {
+                mwindow_size: git2::opts::get_mwindow_size()?,
+                mwindow_mapped_limit: git2::opts::get_mwindow_mapped_limit()?,
+            }
+        };
+        // Every object read is hashed again unless told otherwise: for a history scan,
+        // which reads every blob, that is a second pass over gigabytes for nothing the
+        // scan needs (pack checksums already guard against corruption in transit).
+        git2::opts::strict_hash_verification(false);
+        // Each object is read once, so libgit2's object cache would only cost memory
+        // and locking; and packs are mapped in bounded windows so that peak memory
+        // does not grow with the pack.
+        git2::opts::enable_caching(false);
+        // SAFETY: as above.
+        unsafe {
+            git2::opts::set_mwindow_size(MWINDOW_SIZE)?;
+            git2::opts::set_mwindow_mapped_limit(MWINDOW_MAPPED_LIMIT)?;
+        }
+        Ok(saved)
+    }
+}
+
+impl Drop for ScanOptions {
+    fn drop(&mut self) {
+        git2::opts::strict_hash_verification(true);
+        git2::opts::enable_caching(true);
+        // SAFETY: dropped after the scan's repository and its threads (scoped) are
+        // gone, so nothing maps pack windows while the limits change back.
+        unsafe {
+            let _ = git2::opts::set_mwindow_size(self.mwindow_size);
+            let _ = git2::opts::set_mwindow_mapped_limit(self.mwindow_mapped_limit);
+        }
     }
 }
 
@@ -561,10 +605,23 @@ impl HistorySource {
                         tips.push(Tip::Commit(commit.id()));
                     }
                 }
-                Err(err) => ctx.collector.warn(&format!(
-                    "ref `{name}` points to an object that cannot be read, skipped: {}",
-                    err.message()
-                )),
+                // A commit the repository lacks (a damaged mirror, a hand-made ref) is
+                // skipped with a warning; one it holds but cannot read is damage that
+                // would hide that history, so the scan fails (exit 2).
+                Err(err) if is_missing(&err) || !holds_target(repo, &reference) => {
+                    ctx.collector.warn(&format!(
+                        "ref `{}` points to a commit that is not in the repository, skipped: {}",
+                        crate::quote::path(&name),
+                        err.message()
+                    ))
+                }
+                Err(err) => ctx.collector.error(
+                    &format!("ref {name}"),
+                    &format!(
+                        "its commit cannot be read (a damaged object database?): {}",
+                        err.message()
+                    ),
+                ),
             }
         }
         if let Ok(head) = repo.head() {
@@ -573,6 +630,17 @@ impl HistorySource {
             }
         }
         Ok(tips)
+    }
+}
+
+/// True when the object `reference` finally names is in the object database (it
+/// may still be unreadable); false for a dangling ref. libgit2 reports a peel of
+/// either with the same error code, so the database is asked.
+fn holds_target(repo: &Repository, reference: &git2::Reference) -> bool {
+    let target = reference.resolve().ok().and_then(|r| r.target());
+    match (target, repo.odb()) {
+        (Some(oid), Ok(odb)) => odb.exists(oid),
+        _ => false,
     }
 }
 
@@ -608,16 +676,23 @@ fn walk(
         batch: Vec::with_capacity(BATCH),
         sender,
         path: Vec::new(),
+        git_dir: repo.path(),
+        damaged: Vec::new(),
     };
     walker.walk.intern(b"");
     for oid in revwalk {
         let oid = match oid {
             Ok(oid) => oid,
             Err(err) => {
-                shared.ctx.collector.warn(&format!(
+                let message = format!(
                     "the history walk stopped early, later commits are not scanned: {}",
                     err.message()
-                ));
+                );
+                if is_missing(&err) {
+                    shared.ctx.collector.warn(&message);
+                } else {
+                    shared.ctx.collector.error("history", &message);
+                }
                 break;
             }
         };
@@ -642,8 +717,12 @@ fn walk(
         walk,
         batch,
         sender,
+        damaged,
         ..
     } = walker;
+    for damage in damaged {
+        shared.ctx.collector.error("history", &damage);
+    }
     if let (false, Some(sender)) = (batch.is_empty(), sender) {
         // The scanners only stop when the channel closes, so a send cannot fail.
         let _ = sender.send(batch);
@@ -666,6 +745,10 @@ struct Walker<'r> {
     sender: Option<SyncSender<Vec<Oid>>>,
     /// The path of the tree being read, as a reusable buffer.
     path: Vec<u8>,
+    /// The repository's git folder, where loose objects are checked before reading.
+    git_dir: &'r Path,
+    /// What [`super::check_loose`] found wrong with trees, reported as errors.
+    damaged: Vec<String>,
 }
 
 impl Walker<'_> {
@@ -677,6 +760,10 @@ impl Walker<'_> {
     /// comparing raw entries skips the unchanged ones for the price of a `memcmp`.
     fn tree(&mut self, oid: Oid, path_id: PathId, commit: CommitIdx) {
         if !self.walk.trees.insert((oid, path_id)) {
+            return;
+        }
+        if let Err(damage) = super::check_loose(self.git_dir, oid) {
+            self.damaged.push(damage);
             return;
         }
         let tree = match self.odb.read(oid) {
@@ -858,6 +945,10 @@ fn scan_blobs(shared: &Shared, queue: &Mutex<Receiver<Vec<Oid>>>) -> anyhow::Res
                     }
                 }
             }
+            if let Err(damage) = super::check_loose(shared.git_dir, oid) {
+                ctx.collector.error(&format!("blob {oid}"), &damage);
+                continue;
+            }
             match odb.read(oid) {
                 Ok(object) => scan_blob(shared, &mut worker, &mut findings, oid, object.data()),
                 Err(err) if is_missing(&err) => shared
@@ -939,7 +1030,7 @@ fn warn_missing(ctx: &ScanContext, walk: &Walk, missing: &[Oid]) {
     let mut named: Vec<String> = unique
         .iter()
         .map(|oid| match walk.blobs.get(oid).and_then(|p| p.first()) {
-            Some(&(path, _)) => format!("{oid} (`{}`)", walk.path(path)),
+            Some(&(path, _)) => format!("{oid} (`{}`)", crate::quote::path(&walk.path(path))),
             None => oid.to_string(),
         })
         .collect();
@@ -976,6 +1067,48 @@ fn progress_bar(show: bool) -> ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Paths, which a repository chooses, are hashed with a key that differs from one
+    /// walk to the next, so no set of paths collides everywhere; the unkeyed fast
+    /// hasher gives every walk the same value.
+    #[test]
+    fn paths_are_hashed_with_a_random_key() {
+        use std::hash::BuildHasher;
+        let path: &[u8] = b"src/colliding/path.py";
+        let hashes: std::collections::HashSet<u64> = (0..4)
+            .map(|_| Walk::default().path_ids.hasher().hash_one(path))
+            .collect();
+        assert!(hashes.len() > 1, "the same hash in every walk: {hashes:?}");
+    }
+
+    /// The pack window limits a scan sets are its own: once it ends, libgit2 has the
+    /// values it had before. (No other unit test touches them.)
+    #[test]
+    fn libgit2_options_are_restored_after_a_scan() {
+        // SAFETY: reads of libgit2's global settings.
+        let before = unsafe {
+            (
+                git2::opts::get_mwindow_size().unwrap(),
+                git2::opts::get_mwindow_mapped_limit().unwrap(),
+            )
+        };
+        assert_ne!(
+            before.0, MWINDOW_SIZE,
+            "the test needs a default that differs"
+        );
+        {
+            let _options = ScanOptions::set().unwrap();
+            let during = unsafe { git2::opts::get_mwindow_size().unwrap() };
+            assert_eq!(during, MWINDOW_SIZE);
+        }
+        let after = unsafe {
+            (
+                git2::opts::get_mwindow_size().unwrap(),
+                git2::opts::get_mwindow_mapped_limit().unwrap(),
+            )
+        };
+        assert_eq!(before, after);
+    }
 
     fn raw(entries: &[(&str, &str, u8)]) -> Vec<u8> {
         let mut out = Vec::new();

@@ -10,7 +10,7 @@
 //! it learns paths and commits only after the scan, to
 //! [`crate::sources::find_in_bytes`].
 
-mod cache_tree;
+pub(crate) mod cache_tree;
 pub mod history;
 pub mod range;
 pub mod staged;
@@ -44,6 +44,17 @@ pub fn open(path: &Path) -> anyhow::Result<Repository> {
             anyhow::anyhow!(
                 "`{}` is not in a git repository (or any parent folder)",
                 path.display()
+            )
+        } else if err.code() == ErrorCode::Owner {
+            // As git itself refuses: a repository someone else owns could run that
+            // person's hooks or filters. Say how to trust it, as git does.
+            anyhow::anyhow!(
+                "cannot open the git repository at `{}`: {}; git refuses a repository \
+                 another user owns unless it is marked safe: if you trust it, run `git \
+                 config --global --add safe.directory <its path>` (see git's \
+                 `safe.directory`)",
+                path.display(),
+                err.message()
             )
         } else {
             anyhow::anyhow!(
@@ -220,9 +231,10 @@ pub fn scan_change(ctx: &ScanContext, worker: &mut Worker, change: &Change) -> a
     Ok(())
 }
 
-/// A fast, non-cryptographic hasher for object ids and paths: SipHash over millions
-/// of them is a measurable part of a history scan, and nothing here is keyed by
-/// untrusted input that could be crafted to collide (object ids are hashes already).
+/// A fast, unkeyed hasher for object ids (and keygate's own small integers): SipHash
+/// over millions of them is a measurable part of a history scan, and an object id is
+/// a SHA-1 already, which a repository cannot choose freely. Never use it for data a
+/// repository chooses (paths, names): those take a keyed hasher (`RandomState`).
 #[derive(Default)]
 pub struct FastHasher(u64);
 
@@ -255,10 +267,54 @@ impl Hasher for FastHasher {
     }
 }
 
-/// Hash maps and sets keyed by object ids (or paths).
+/// Hash maps and sets keyed by object ids.
 pub type FastBuildHasher = BuildHasherDefault<FastHasher>;
 pub type OidMap<V> = std::collections::HashMap<Oid, V, FastBuildHasher>;
 pub type OidSet = std::collections::HashSet<Oid, FastBuildHasher>;
+
+/// Checks the loose object file of `oid` in `git_dir`, if there is one, before libgit2
+/// reads it: libgit2 1.9 loops forever on a truncated loose object (libgit2 issue
+/// #7342, fixed upstream by PR #7346 after the release keygate builds with), and a
+/// crash during `git add` or a damaged disk leaves exactly that. Inflates the file
+/// to its end without keeping what it inflates; `Err` says what is wrong with it.
+/// An object that is only packed, or in an alternate, is left to libgit2.
+pub fn check_loose(git_dir: &Path, oid: Oid) -> Result<(), String> {
+    use std::io::Read;
+    let hex = oid.to_string();
+    let path = git_dir.join("objects").join(&hex[..2]).join(&hex[2..]);
+    let Ok(file) = std::fs::File::open(&path) else {
+        return Ok(());
+    };
+    let mut inflate = flate2::read::ZlibDecoder::new(std::io::BufReader::new(file));
+    let mut buf = [0u8; 16 << 10];
+    let mut total: u64 = 0;
+    let mut header: Vec<u8> = Vec::new();
+    loop {
+        match inflate.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                if header.len() < 64 && !header.contains(&0) {
+                    header.extend_from_slice(&buf[..n.min(64)]);
+                }
+                total += n as u64;
+            }
+            Err(err) => return Err(format!("loose object {oid} is damaged: {err}")),
+        }
+    }
+    // `<type> <size>\0`: the size must be what follows the header, or the file was
+    // cut short (zlib's own check would catch most cuts, not all).
+    let end = header.iter().position(|&b| b == 0);
+    let size = end
+        .and_then(|end| std::str::from_utf8(&header[..end]).ok())
+        .and_then(|text| text.split_once(' '))
+        .and_then(|(_, size)| size.parse::<u64>().ok());
+    match (end, size) {
+        (Some(end), Some(size)) if size + end as u64 + 1 == total => Ok(()),
+        _ => Err(format!(
+            "loose object {oid} is damaged: truncated or not an object"
+        )),
+    }
+}
 
 /// True for the id git writes for an all-zero object name (a new or deleted ref).
 pub fn is_null_id(id: &str) -> bool {

@@ -160,11 +160,17 @@ pub fn scan_commit(
         if taken {
             continue;
         }
+        // libgit2 would hang on a truncated loose blob (see `check_loose`).
+        if let Err(damage) = super::check_loose(repo.path(), new.id()) {
+            ctx.collector.error(&shown, &damage);
+            continue;
+        }
         let blob = match repo.find_blob(new.id()) {
             Ok(blob) => blob,
             Err(err) if is_missing(&err) => {
                 ctx.collector.warn(&format!(
-                    "`{shown}` in commit {oid}: blob {} is missing, skipped",
+                    "`{}` in commit {oid}: blob {} is missing, skipped",
+                    crate::quote::path(&shown),
                     new.id()
                 ));
                 continue;
@@ -179,7 +185,8 @@ pub fn scan_commit(
             match repo.find_blob(id) {
                 Ok(old) => olds.push(old),
                 Err(err) if is_missing(&err) => ctx.collector.warn(&format!(
-                    "`{shown}` in commit {oid}: the parent's blob {id} is missing; compared without it"
+                    "`{}` in commit {oid}: the parent's blob {id} is missing; compared without it",
+                    crate::quote::path(&shown)
                 )),
                 Err(err) => return Err(err.into()),
             }

@@ -59,6 +59,11 @@ impl Source for StagedSource {
             if ctx.collector.suppressor().path_allowed(path) {
                 continue;
             }
+            // A blob `git add` left half written is loose; libgit2 would hang on it.
+            if let Err(damage) = super::check_loose(repo.path(), file.new_id) {
+                ctx.collector.error(path, &damage);
+                continue;
+            }
             let blob = match repo.find_blob(file.new_id) {
                 Ok(blob) => blob,
                 Err(err) => {
@@ -82,7 +87,8 @@ impl Source for StagedSource {
                         Ok(blob) => Some(blob),
                         Err(err) if is_missing(&err) => {
                             ctx.collector.warn(&format!(
-                                "`{path}`: HEAD's version {old_id} is not in the local object database; the whole staged file is scanned"
+                                "`{}`: HEAD's version {old_id} is not in the local object database; the whole staged file is scanned",
+                                crate::quote::path(path)
                             ));
                             None
                         }
