@@ -65,8 +65,9 @@ enum Kind {
     Charcode,
 }
 
+/// The trigger patterns and what each stands for: cheap to build, and all a scan
+/// needs when the engine's keyword walk finds them.
 struct Triggers {
-    automaton: AhoCorasick,
     patterns: Vec<Vec<u8>>,
     kinds: Vec<Kind>,
 }
@@ -107,15 +108,23 @@ fn triggers() -> &'static Triggers {
         for code in charcodes::FIRST_CODES {
             add((*code).to_string(), Kind::Charcode);
         }
-        let automaton = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(patterns.iter().map(|(p, _)| p.as_bytes()))
-            .expect("a few hundred short literal patterns always build");
         Triggers {
-            automaton,
             kinds: patterns.iter().map(|(_, k)| *k).collect(),
             patterns: patterns.into_iter().map(|(p, _)| p.into_bytes()).collect(),
         }
+    })
+}
+
+/// The automaton over the trigger patterns, for content the keyword walk did not
+/// see (decoded views, or a scanner built without triggers). Built on first use, so
+/// a scan whose keyword walk finds the triggers (a pre-commit run) never builds it.
+fn automaton() -> &'static AhoCorasick {
+    static AUTOMATON: OnceLock<AhoCorasick> = OnceLock::new();
+    AUTOMATON.get_or_init(|| {
+        AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&triggers().patterns)
+            .expect("a few dozen short literal patterns always build")
     })
 }
 
@@ -141,9 +150,7 @@ impl Decoder for Disguises {
     }
 
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
-        let triggers = triggers();
-        let hits = triggers
-            .automaton
+        let hits = automaton()
             .find_iter(hay)
             .map(|m| (m.start(), m.pattern().as_usize()));
         decode_each(hay, hits, out);

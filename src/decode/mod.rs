@@ -123,8 +123,9 @@ pub trait Decoder: Sync {
 /// Bytes looked at to call content binary, as git does: a NUL among them.
 const BINARY_SNIFF: usize = 8000;
 
-fn is_binary(hay: &[u8]) -> bool {
-    memchr::memchr(0, &hay[..hay.len().min(BINARY_SNIFF)]).is_some()
+/// True when git would call `bytes` binary: a NUL in its first 8000 bytes.
+pub fn is_binary(bytes: &[u8]) -> bool {
+    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
 }
 
 /// Every decoder, in the order their views are scanned; the disguises come last

@@ -518,18 +518,6 @@ mod tests {
     fn keys_among_dense_hits_are_all_found() {
         let scanner = Scanner::new(RuleSet::builtin().unwrap()).unwrap();
         // Synthetic keys, built here so that no source line holds one whole.
-        let random = |seed: u64, n: usize| -> String {
-            let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-            let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-            (0..n)
-                .map(|_| {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    char::from(alphabet[(state % 62) as usize])
-                })
-                .collect()
-        };
         let keys = [
             format!("sk-{}", random(1, 48)),
             format!("sk-{}", random(2, 32)),

@@ -30,9 +30,6 @@ pub use history::HistorySource;
 pub use range::RangeSource;
 pub use staged::StagedSource;
 
-/// Bytes git looks at to call content binary: a NUL among them.
-const BINARY_SNIFF: usize = 8000;
-
 /// Opens the repository at or above `path`: a work tree, a subfolder of one, a linked
 /// worktree or a bare repository.
 pub fn open(path: &Path) -> anyhow::Result<Repository> {
@@ -141,10 +138,8 @@ pub fn is_regular_mode(mode: u32) -> bool {
     matches!(mode, 0o100_644 | 0o100_755)
 }
 
-/// True when git would call `bytes` binary.
-pub fn is_binary(bytes: &[u8]) -> bool {
-    memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
-}
+/// Binary as git judges it; the decoding stage judges content the same way.
+pub use crate::decode::is_binary;
 
 /// The 1-based lines of `new` that a line diff from `old` adds.
 pub fn added_lines(old: &[u8], new: &[u8]) -> anyhow::Result<LineSet> {
