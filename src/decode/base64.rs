@@ -67,13 +67,25 @@ impl Decoder for Base64AndHex {
             // A long line is decoded in windows; the last may wrap onto the next lines.
             let mut windows = segment::windows(run).peekable();
             while let Some(window) = windows.next() {
+                // Most runs are names and paths, passed over on their first bytes
+                // before anything is gathered.
+                let last = windows.peek().is_none();
+                if !may_hold_text(&hay[window.start..window.end.min(window.start + HEAD)]) {
+                    // The lines it wraps onto are no runs of their own either.
+                    if last && window.len() >= MIN_WRAPPED_LINE && window.len() % 4 == 0 {
+                        chars.clear();
+                        resume = gather(hay, window, &mut chars);
+                    }
+                    continue;
+                }
                 chars.clear();
-                if windows.peek().is_some() {
+                if !last {
                     chars.extend((window.start..window.end).map(|p| p as u32));
                 } else {
                     resume = gather(hay, window, &mut chars);
                 }
-                if !may_hold_text(hay, &chars) {
+                // All hex digits: the hex decoder reads them.
+                if chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit()) {
                     continue;
                 }
                 if let Some(piece) = decode_chars(hay, &chars) {
@@ -124,19 +136,16 @@ fn gather(hay: &[u8], first: std::ops::Range<usize>, chars: &mut Vec<u32>) -> us
     }
 }
 
-/// True when a run can be base64 of text, judged without decoding it. Base64 of
-/// ASCII text begins each group of four with a character of `I`-`Z` or `a`-`f` (the
-/// top six bits of a byte below 0x80), so uppercase letters are never rare in it:
-/// runs without them (`snake_case_names`, paths, hex digits alone, which the hex
-/// decoder reads) are passed over.
-fn may_hold_text(hay: &[u8], chars: &[u32]) -> bool {
-    let head = &chars[..chars.len().min(32)];
-    let upper = head
-        .iter()
-        .filter(|&&p| hay[p as usize].is_ascii_uppercase())
-        .count();
-    let all_hex = chars.iter().all(|&p| hay[p as usize].is_ascii_hexdigit());
-    upper * 8 >= head.len() && !all_hex
+/// Characters of a run that [`may_hold_text`] looks at.
+const HEAD: usize = 32;
+
+/// True when a run whose first characters are `head` can be base64 of text, judged
+/// without decoding it. Base64 of ASCII text begins each group of four with a
+/// character of `I`-`Z` or `a`-`f` (the top six bits of a byte below 0x80), so
+/// uppercase letters are never rare in it: runs without them (`snake_case_names`,
+/// paths, lowercase hex) are passed over.
+fn may_hold_text(head: &[u8]) -> bool {
+    head.iter().filter(|b| b.is_ascii_uppercase()).count() * 8 >= head.len()
 }
 
 /// Decodes the characters at `chars`, choosing the alignment; `None` when no

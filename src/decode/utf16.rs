@@ -55,7 +55,7 @@ impl Decoder for Utf16Runs {
     }
 
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
-        if memchr::memchr(0, hay).is_none() {
+        if memchr::memchr(0, hay).is_none() || is_compiled_python(hay) {
             return;
         }
         // A skip loop over pairs: every window of `2 * MIN_UNITS` bytes of UTF-16
@@ -108,6 +108,18 @@ impl Decoder for Utf16Runs {
     }
 }
 
+/// True for compiled Python (`.pyc`): a magic number ending in `\r\n`, a header of
+/// 8, 12 or 16 bytes (by version), then the module's code object (marshal type `c`,
+/// with or without its reference flag). Marshal stores every string as UTF-8 or
+/// Latin-1, never as UTF-16, and compiled Python is most of the binary bytes of a
+/// Python installation: the search for UTF-16 runs passes it over.
+fn is_compiled_python(hay: &[u8]) -> bool {
+    hay.get(2..4) == Some(b"\r\n")
+        && [8, 12, 16]
+            .iter()
+            .any(|&at| matches!(hay.get(at), Some(b'c' | 0xE3)))
+}
+
 /// The first and last character of the run of units through the character at `c`,
 /// each with its zero at `side` from it; `None` if `c` is no such unit.
 fn extent(hay: &[u8], c: usize, side: isize) -> Option<(usize, usize)> {
@@ -148,6 +160,23 @@ mod tests {
         assert_eq!(detect(&be(text)), Some(encoding_rs::UTF_16BE));
         assert_eq!(detect(text.as_bytes()), None);
         assert_eq!(detect(&[0u8; 4096]), None);
+    }
+
+    #[test]
+    fn compiled_python_is_passed_over() {
+        let text = "api_key=sk-abcdefghijklmnop";
+        // A Python 3.11 header: magic, flags, mtime and size, then a code object.
+        let mut pyc = vec![0xA7, 0x0D, b'\r', b'\n', 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+        pyc.push(0xE3);
+        pyc.extend(le(text));
+        let mut out = Vec::new();
+        Utf16Runs.decode(&pyc, &mut out);
+        assert!(out.is_empty(), "{out:?}");
+        // The same bytes with another header are searched.
+        pyc[16] = 0x01;
+        Utf16Runs.decode(&pyc, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].bytes, text.as_bytes());
     }
 
     #[test]
