@@ -119,13 +119,53 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Bzip2)
     } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0x00]) {
         Some(Format::Xz)
-    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD])
+        || (head.len() >= 4 && head[0] & 0xF0 == 0x50 && head[1..4] == [0x2A, 0x4D, 0x18])
+    {
+        // A zstd frame, or a skippable frame (a seek table, metadata) before one.
         Some(Format::Zstd)
-    } else if head.get(257..262) == Some(b"ustar") {
+    } else if head.get(257..262) == Some(b"ustar") || is_old_tar(head) {
         Some(Format::Tar)
     } else {
         None
     }
+}
+
+/// True when `head` starts with a tar header of the old (Unix V7) form, which has no
+/// magic: a name, and a checksum field that holds, in octal, the sum of the header's
+/// bytes with the field itself counted as spaces (unsigned, or signed as some old
+/// tars summed).
+fn is_old_tar(head: &[u8]) -> bool {
+    let Some(header) = head.get(..512) else {
+        return false;
+    };
+    if header[0] == 0 {
+        return false;
+    }
+    let field = &header[148..156];
+    let digits = field
+        .iter()
+        .skip_while(|&&b| b == b' ')
+        .take_while(|b| (b'0'..=b'7').contains(b));
+    let mut stored = 0u32;
+    let mut count = 0;
+    for &d in digits {
+        stored = stored * 8 + u32::from(d - b'0');
+        count += 1;
+    }
+    if count == 0 || count > 7 {
+        return false;
+    }
+    let blank = u32::from(b' ') * 8;
+    let outside = |b: &u8| (*b, *b as i8);
+    let (unsigned, signed) = header[..148]
+        .iter()
+        .chain(&header[156..])
+        .map(outside)
+        .fold((blank, blank as i64), |(u, s), (b, i)| {
+            (u + u32::from(b), s + i64::from(i))
+        });
+    stored == unsigned || i64::from(stored) == signed
 }
 
 /// One member as a format hands it over.
@@ -476,6 +516,27 @@ mod tests {
         assert_eq!(sniff(b"PK zip file notes"), None);
         assert_eq!(sniff(b"ustar"), None);
         assert_eq!(sniff(b""), None);
+        assert_eq!(sniff(&[0x50, 0x2A, 0x4D, 0x18, 0]), Some(Format::Zstd));
+    }
+
+    /// An old tar header is known by its checksum alone; text and noise of the same
+    /// length, and the header with one byte changed, are not tars.
+    #[test]
+    fn old_tars_are_told_by_their_checksum() {
+        let mut header = vec![0u8; 512];
+        header[..8].copy_from_slice(b"notes.md");
+        header[100..107].copy_from_slice(b"0000644");
+        header[124..135].copy_from_slice(b"00000000012");
+        let sum: u32 = header.iter().map(|&b| u32::from(b)).sum::<u32>() + 8 * 32;
+        header[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        header[155] = b' ';
+        assert_eq!(sniff(&header), Some(Format::Tar));
+        let mut changed = header.clone();
+        changed[3] ^= 1;
+        assert_eq!(sniff(&changed), None);
+        assert_eq!(sniff(&[b'a'; 512]), None);
+        let noise: Vec<u8> = (0..512u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        assert_eq!(sniff(&noise), None);
     }
 
     /// A compressed stream decompressing to the next layer of itself is cut at the
