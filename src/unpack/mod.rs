@@ -535,7 +535,9 @@ mod tests {
         changed[3] ^= 1;
         assert_eq!(sniff(&changed), None);
         assert_eq!(sniff(&[b'a'; 512]), None);
-        let noise: Vec<u8> = (0..512u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..512u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         assert_eq!(sniff(&noise), None);
     }
 

@@ -8,7 +8,7 @@ use std::io::{self, Read};
 use super::{one_stream, Counting, Limits, Member, Unpacker};
 
 /// Largest dictionary (and decoder state) allowed, in KiB.
-const MEMORY_KIB: u32 = 65 << 10;
+pub(super) const MEMORY_KIB: u32 = 65 << 10;
 
 pub struct Xz;
 

@@ -26,32 +26,43 @@ impl Unpacker for Zstd {
         each: &mut dyn FnMut(Member) -> io::Result<bool>,
     ) -> io::Result<()> {
         let packed = Cell::new(0);
-        let mut frames = Frames {
-            source: Counting {
-                inner: input,
-                count: &packed,
-            },
-            decoder: FrameDecoder::new(),
-            in_frame: false,
-        };
-        // The first frame is read here, so that a blob that only looks like zstd is
-        // named as corrupt rather than scanned as empty content.
-        if !frames.next_frame()? {
-            return Err(invalid("no frame"));
-        }
+        let mut frames = Frames::start(Counting {
+            inner: input,
+            count: &packed,
+        })?;
         one_stream(&mut frames, &packed, each)
     }
 }
 
+/// The content of every frame of the zstd stream `input` (a zip member, say), after
+/// its first frame's header is read.
+pub(super) fn frames<'a>(input: &'a mut dyn Read) -> io::Result<Box<dyn Read + 'a>> {
+    Ok(Box::new(Frames::start(input)?))
+}
+
 /// The content of every frame of a stream, one after another.
-struct Frames<'a> {
-    source: Counting<'a>,
+struct Frames<R> {
+    source: R,
     decoder: FrameDecoder,
     /// A frame's header was read and its blocks are being decoded.
     in_frame: bool,
 }
 
-impl Frames<'_> {
+impl<R: Read> Frames<R> {
+    /// The stream read from `source`, its first frame started: a blob that only
+    /// looks like zstd is named as corrupt rather than scanned as empty content.
+    fn start(source: R) -> io::Result<Frames<R>> {
+        let mut frames = Frames {
+            source,
+            decoder: FrameDecoder::new(),
+            in_frame: false,
+        };
+        if !frames.next_frame()? {
+            return Err(invalid("no frame"));
+        }
+        Ok(frames)
+    }
+
     /// Starts the next frame that holds content; `false` at the end of the stream.
     fn next_frame(&mut self) -> io::Result<bool> {
         loop {
@@ -86,16 +97,14 @@ impl Frames<'_> {
                 }
                 Err(err) => return Err(invalid(err)),
             }
-            self.decoder
-                .reset(&header.bytes[..])
-                .map_err(invalid)?;
+            self.decoder.reset(&header.bytes[..]).map_err(invalid)?;
             self.in_frame = true;
             return Ok(true);
         }
     }
 }
 
-impl Read for Frames<'_> {
+impl<R: Read> Read for Frames<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);

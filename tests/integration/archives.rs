@@ -120,6 +120,90 @@ fn zstd(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+/// CRC-32 (IEEE), bit by bit: for the few members tests write by hand.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                crc >> 1 ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A zip written by hand, for compression methods the zip crate does not write:
+/// each member is (name, method, compressed data, content).
+fn raw_zip(members: &[(&str, u16, Vec<u8>, &[u8])]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for (name, method, data, content) in members {
+        let offset = out.len() as u32;
+        let fixed = |sig: u32, out: &mut Vec<u8>| {
+            out.extend(sig.to_le_bytes());
+            out.extend(20u16.to_le_bytes()); // version needed
+            out.extend(0u16.to_le_bytes()); // flags
+            out.extend(method.to_le_bytes());
+            out.extend([0, 0, 0x21, 0]); // time, date
+            out.extend(crc32(content).to_le_bytes());
+            out.extend((data.len() as u32).to_le_bytes());
+            out.extend((content.len() as u32).to_le_bytes());
+            out.extend((name.len() as u16).to_le_bytes());
+            out.extend(0u16.to_le_bytes()); // extra
+        };
+        fixed(0x0403_4B50, &mut out);
+        out.extend(name.as_bytes());
+        out.extend(data);
+        central.extend(0x0201_4B50u32.to_le_bytes());
+        central.extend(20u16.to_le_bytes()); // version made by
+        let mut entry = Vec::new();
+        fixed(0, &mut entry);
+        central.extend(&entry[4..]);
+        central.extend([0u8; 6]); // comment, disk, internal attributes
+        central.extend(0u32.to_le_bytes()); // external attributes
+        central.extend(offset.to_le_bytes());
+        central.extend(name.as_bytes());
+    }
+    let at = out.len() as u32;
+    out.extend(&central);
+    out.extend(0x0605_4B50u32.to_le_bytes());
+    out.extend([0u8; 4]);
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((members.len() as u16).to_le_bytes());
+    out.extend((central.len() as u32).to_le_bytes());
+    out.extend(at.to_le_bytes());
+    out.extend(0u16.to_le_bytes());
+    out
+}
+
+/// Raw LZMA as a zip member holds it: the SDK version, the length of the
+/// properties, the properties, then the stream with an end marker.
+fn zip_lzma(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let options = lzma_rust2::LzmaOptions::with_preset(6);
+    let mut writer =
+        lzma_rust2::LzmaWriter::new_no_header(Vec::new(), &options, true).expect("lzma");
+    writer.write_all(bytes).expect("lzma");
+    let stream = writer.finish().expect("lzma");
+    let mut out = vec![16, 2, 5, 0, options.get_props()];
+    out.extend(options.dict_size.to_le_bytes());
+    out.extend(stream);
+    out
+}
+
+/// Deflate in stored blocks, which deflate64 reads the same way.
+fn stored_deflate(bytes: &[u8]) -> Vec<u8> {
+    let mut out = vec![1];
+    out.extend((bytes.len() as u16).to_le_bytes());
+    out.extend((!(bytes.len() as u16)).to_le_bytes());
+    out.extend(bytes);
+    out
+}
+
 /// A skippable zstd frame holding `len` bytes.
 fn zstd_skippable(len: u32) -> Vec<u8> {
     let mut out = vec![0x50, 0x2A, 0x4D, 0x18];
@@ -359,6 +443,60 @@ fn bombs_cost_bounded_time() {
     );
 }
 
+/// Zip members compressed with bzip2, LZMA, xz, zstd and deflate64 (what 7-Zip and
+/// Windows write for large files) are read like deflated ones; an encrypted member
+/// is named as unreadable, and the members beside it are still read.
+#[test]
+fn zip_members_of_every_method_are_read() {
+    let env = TestEnv::new();
+    let key = |seed| keys::openai_project(seed);
+    let contents: Vec<Vec<u8>> = (71..76).map(|seed| env_file(&key(seed))).collect();
+    let members = vec![
+        ("a.bz2.env", 12, bzip2(&contents[0]), contents[0].as_slice()),
+        ("b.lzma.env", 14, zip_lzma(&contents[1]), &contents[1]),
+        ("c.xz.env", 95, xz_packed(&contents[2]), &contents[2]),
+        ("d.zst.env", 93, zstd(&contents[3]), &contents[3]),
+        (
+            "e.deflate64.env",
+            9,
+            stored_deflate(&contents[4]),
+            &contents[4],
+        ),
+    ];
+    env.write("methods.zip", raw_zip(&members));
+    // Traditional encryption: flag bit 0. The bytes are not readable without the
+    // password, whatever they are.
+    let mut locked = raw_zip(&[("locked.env", 0, b"not the plain text".to_vec(), b"x")]);
+    locked[6] = 1;
+    let central = locked
+        .windows(4)
+        .position(|w| w == [0x50, 0x4B, 0x01, 0x02])
+        .expect("central");
+    locked[central + 8] = 1;
+    env.write("locked.zip", &locked);
+
+    let (code, found, stats, stderr) = scan(&env, &[], None);
+    assert_eq!(code, 1, "{stderr}");
+    let names = [
+        "a.bz2.env",
+        "b.lzma.env",
+        "c.xz.env",
+        "d.zst.env",
+        "e.deflate64.env",
+    ];
+    let want: Vec<(String, String, u64, u64)> = names
+        .iter()
+        .zip(71..76)
+        .map(|(name, seed)| (format!("methods.zip!{name}"), key(seed), 2, 16))
+        .collect();
+    assert_eq!(places(&found), want, "{stderr}");
+    assert!(
+        stderr.contains("`locked.zip`") && stderr.contains("locked.env"),
+        "{stderr}"
+    );
+    assert_eq!(stats["archive_errors"], 1, "{stats}");
+}
+
 /// A zstd stream is read frame after frame, as `zstd -d` reads it: concatenated
 /// files and skippable frames (seek tables, metadata) included. A frame that asks
 /// for a window larger than zstd's own limit is named, not opened.
@@ -375,7 +513,10 @@ fn zstd_frames_are_read_one_after_another() {
     opens_skippable.extend(zstd(&env_file(&skipped_first)));
     env.write("seekable.zst", &opens_skippable);
     // Window descriptor 0xB8: 2^33 bytes.
-    env.write("wide.zst", [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xB8, 0x01, 0x00, 0x00]);
+    env.write(
+        "wide.zst",
+        [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0xB8, 0x01, 0x00, 0x00],
+    );
 
     let (code, found, stats, stderr) = scan(&env, &[], None);
     assert_eq!(code, 1, "{stderr}");
@@ -386,7 +527,10 @@ fn zstd_frames_are_read_one_after_another() {
             ("two.zst".to_string(), late, 3, 16),
         ]
     );
-    assert!(stderr.contains("`wide.zst`") && stderr.contains("window"), "{stderr}");
+    assert!(
+        stderr.contains("`wide.zst`") && stderr.contains("window"),
+        "{stderr}"
+    );
     assert_eq!(stats["archive_errors"], 1, "{stats}");
 }
 
