@@ -730,6 +730,41 @@ fn sarif_locates_the_archive_and_names_the_member() {
     );
     assert_eq!(result["properties"]["archiveMember"], "deploy/.env");
     assert!(!out.stdout.windows(key.len()).any(|w| w == key.as_bytes()));
+
+    // GitHub's rules accept the document, a nested member and a decoded key beside it.
+    let encoded = keys::base64(format!("OPENAI_API_KEY={}\n", keys::openai_project(96)).as_bytes());
+    env.write(
+        "dist/nested.tar.gz",
+        gzip(&tar(&[(
+            "inner/app.zip",
+            &zip(&[(
+                "k8s/secret.yaml",
+                format!("data:\n  env: {encoded}\n").as_bytes(),
+            )]),
+        )])),
+    );
+    let file = env.path().join("members.sarif");
+    env.keygate()
+        .args(["scan", "dist", "--format", "sarif", "-o"])
+        .arg(&file)
+        .assert()
+        .code(1);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
+    let members: Vec<&str> = doc["runs"][0]["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["properties"]["archiveMember"].as_str())
+        .collect();
+    assert_eq!(members.len(), 2, "{doc}");
+    assert!(
+        members.contains(&"inner/app.zip!k8s/secret.yaml"),
+        "{members:?}"
+    );
+    let Some(problems) = crate::sarif::validate(&file) else {
+        return;
+    };
+    assert!(problems.is_empty(), "members.sarif: {problems:#?}");
 }
 
 /// `--staged` blocks an archive for the keys its committed version did not hold;
