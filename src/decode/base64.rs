@@ -9,7 +9,7 @@
 //! decoded at the first of the four alignments whose first bytes are text (a run may
 //! have picked up a few characters of the name before it), and kept only if all of
 //! it is text. Finding the runs is most of the cost of decoding: see
-//! [`segment::runs`].
+//! [`alphabet_runs`].
 
 use super::segment::{self, Class, MIN_DECODED};
 use super::{hex, is_text, Decoder, Layer, Piece};
@@ -52,7 +52,7 @@ impl Decoder for Base64AndHex {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
         let mut chars: Vec<u32> = Vec::new();
         let mut resume = 0;
-        segment::runs(hay, &ALPHABET, MIN_RUN.min(hex::MIN_RUN), |run| {
+        alphabet_runs(hay, |run| {
             if run.len() >= hex::MIN_RUN {
                 for window in segment::windows(run.clone()) {
                     hex::decode_runs(hay, window, out);
@@ -93,6 +93,127 @@ impl Decoder for Base64AndHex {
                 }
             }
         });
+    }
+}
+
+/// The shortest run [`alphabet_runs`] reports.
+const MIN_ANY: usize = if MIN_RUN < hex::MIN_RUN {
+    MIN_RUN
+} else {
+    hex::MIN_RUN
+};
+
+/// Every maximal run of [`ALPHABET`] at least [`MIN_ANY`] long, in order, as
+/// [`segment::runs`] finds them.
+fn alphabet_runs(hay: &[u8], each: impl FnMut(std::ops::Range<usize>)) {
+    #[cfg(target_arch = "x86_64")]
+    sse2::runs(hay, each);
+    #[cfg(not(target_arch = "x86_64"))]
+    segment::runs(hay, &ALPHABET, MIN_ANY, each);
+}
+
+/// The runs of the alphabet found 64 bytes at a time: SSE2 (part of every x86-64
+/// processor) marks the alphabet's bytes in 16 at once, and shifts of the 64-bit mask
+/// find 28 marked bytes in a row. Where the skip loop of [`segment::runs`] stops at
+/// every word of source code to look back over it, with a branch the processor
+/// cannot predict, this does the same few steps for every block; on the Python
+/// library it finds the same runs in less time.
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use std::arch::x86_64::{
+        __m128i, _mm_and_si128, _mm_andnot_si128, _mm_cmpeq_epi8, _mm_cmpgt_epi8, _mm_cmplt_epi8,
+        _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+    };
+    use std::ops::Range;
+
+    use super::{ALPHABET, MIN_ANY};
+
+    const _: () = assert!(MIN_ANY == 28, "the shifts below find runs of 28");
+
+    /// One bit for each of the 16 bytes at `chunk` that is in the alphabet.
+    fn mask16(chunk: &[u8; 16]) -> u64 {
+        // SAFETY: SSE2 is part of the x86-64 baseline, so these instructions exist
+        // on every processor this code runs on; the load reads the 16 bytes of
+        // `chunk` and needs no alignment.
+        unsafe {
+            let v = _mm_loadu_si128(chunk.as_ptr().cast::<__m128i>());
+            let lower = _mm_or_si128(v, _mm_set1_epi8(0x20));
+            let letter = _mm_and_si128(
+                _mm_cmpgt_epi8(lower, _mm_set1_epi8(0x60)),
+                _mm_cmplt_epi8(lower, _mm_set1_epi8(0x7B)),
+            );
+            // `+` to `9`, less `,` and `.`: `+`, `-`, `/` and the digits.
+            let span = _mm_and_si128(
+                _mm_cmpgt_epi8(v, _mm_set1_epi8(0x2A)),
+                _mm_cmplt_epi8(v, _mm_set1_epi8(0x3A)),
+            );
+            let gaps = _mm_or_si128(
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x2C)),
+                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x2E)),
+            );
+            let underscore = _mm_cmpeq_epi8(v, _mm_set1_epi8(0x5F));
+            let all = _mm_or_si128(
+                _mm_or_si128(letter, _mm_andnot_si128(gaps, span)),
+                underscore,
+            );
+            u64::from(_mm_movemask_epi8(all) as u16)
+        }
+    }
+
+    fn mask64(block: &[u8; 64]) -> u64 {
+        let part = |k: usize| {
+            let chunk: &[u8; 16] = block[16 * k..16 * k + 16]
+                .try_into()
+                .expect("16 bytes of 64");
+            mask16(chunk)
+        };
+        part(0) | part(1) << 16 | part(2) << 32 | part(3) << 48
+    }
+
+    pub fn runs(hay: &[u8], mut each: impl FnMut(Range<usize>)) {
+        let in_class = |b: u8| ALPHABET[usize::from(b)];
+        let n = hay.len();
+        let mut pos = 0;
+        // Marked bytes that end the block before `pos`, when it was a whole block.
+        let mut carry = 0u32;
+        while pos < n {
+            let m = match hay.get(pos..pos + 64) {
+                Some(block) => mask64(block.try_into().expect("64 bytes")),
+                None => hay[pos..]
+                    .iter()
+                    .enumerate()
+                    .filter(|&(_, &b)| in_class(b))
+                    .fold(0u64, |m, (k, _)| m | 1 << k),
+            };
+            // Bit k of `s`: bytes k to k + 27 of the block are all marked.
+            let mut s = m & m >> 1;
+            s &= s >> 2;
+            s &= s >> 4;
+            s &= s >> 8;
+            s &= s >> 12;
+            let start = if carry > 0 && carry + m.trailing_ones() >= MIN_ANY as u32 {
+                // A run from the block before reaches its length here.
+                pos - carry as usize
+            } else if s != 0 {
+                pos + s.trailing_zeros() as usize
+            } else {
+                carry = match m {
+                    u64::MAX => carry + 64,
+                    _ if pos + 64 <= n => m.leading_ones(),
+                    _ => 0,
+                };
+                pos += 64;
+                continue;
+            };
+            let mut end = start + MIN_ANY;
+            while end < n && in_class(hay[end]) {
+                end += 1;
+            }
+            each(start..end);
+            // The byte at `end` is outside the alphabet: the next run starts past it.
+            pos = end + 1;
+            carry = 0;
+        }
     }
 }
 
@@ -277,6 +398,33 @@ mod tests {
         assert_eq!(pieces(&wrapped)[0].bytes, plain.as_bytes());
         let indented = format!("  {}\r\n  {}\n", &encoded[..76], &encoded[76..]);
         assert_eq!(pieces(&indented)[0].bytes, plain.as_bytes());
+    }
+
+    /// The runs found 64 bytes at a time are those of the skip loop, on inputs made
+    /// of runs of every length around the minimum, across block edges.
+    #[test]
+    fn block_runs_are_the_skip_loop_runs() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..2000 {
+            let mut hay = Vec::new();
+            let len = (next() % 400) as usize;
+            while hay.len() < len {
+                let run = (next() % 70) as usize;
+                hay.extend((0..run).map(|i| b"aZ09+/-_"[(i + run) % 8]));
+                hay.push(b" .,\n=\xff"[(next() % 6) as usize]);
+            }
+            let mut want = Vec::new();
+            segment::runs(&hay, &ALPHABET, MIN_ANY, |r| want.push(r));
+            let mut got = Vec::new();
+            alphabet_runs(&hay, |r| got.push(r));
+            assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&hay));
+        }
     }
 
     #[test]
