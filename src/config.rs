@@ -201,6 +201,24 @@ impl Config {
                     ),
                 ));
             }
+            if syntax.reach() > crate::rules::MAX_REACH {
+                // Placed on the figure the user set: the defaults alone stay in bounds.
+                let field = if syntax.max_len.is_some() {
+                    "max_len"
+                } else if syntax.lookbehind.is_some() {
+                    "lookbehind"
+                } else {
+                    "keywords"
+                };
+                return Err(here(
+                    field,
+                    format!(
+                        "custom rule `{}`: {}",
+                        syntax.id,
+                        crate::rules::reach_message(syntax)
+                    ),
+                ));
+            }
             rules
                 .add(syntax.clone(), &origin)
                 .map_err(|e| here("id", e.to_string()))?;

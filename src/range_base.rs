@@ -36,6 +36,8 @@ impl RangeBase {
     pub fn resolve(repo: &Path, range: &str) -> anyhow::Result<RangeBase> {
         let repository = git2::Repository::discover(repo)
             .with_context(|| format!("`{}` is not in a git repository", repo.display()))?;
+        // Before the base commit is read: a damaged loose one would hang libgit2.
+        crate::sources::git::guard_loose_commits(&repository)?;
         let Some(rev) = base_rev(range) else {
             eprintln!(
                 "keygate: warning: the range `{range}` has no base commit: no config or baseline \
@@ -66,6 +68,8 @@ impl RangeBase {
     pub fn head(repo: &Path) -> anyhow::Result<RangeBase> {
         let repository = git2::Repository::discover(repo)
             .with_context(|| format!("`{}` is not in a git repository", repo.display()))?;
+        // Before the base commit is read: a damaged loose one would hang libgit2.
+        crate::sources::git::guard_loose_commits(&repository)?;
         let commit = repository
             .head()
             .and_then(|head| head.peel_to_commit())

@@ -18,6 +18,12 @@ include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
 /// The largest a compiled rule regex may grow; far above what any rule needs.
 const REGEX_SIZE_LIMIT: usize = 8 << 20;
 
+/// The furthest a rule may reach around a keyword, in bytes: its `lookbehind`, its
+/// longest keyword and its `max_len` together (see [`RuleSyntax::reach`]). A stream
+/// is scanned in chunks that share this much context on each side of every cut, so
+/// a rule that reached further could lose a key at a cut; such a rule is refused.
+pub const MAX_REACH: usize = 32 << 10;
+
 /// How bad a leak of this kind is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -123,6 +129,29 @@ fn default_true() -> bool {
     true
 }
 
+impl RuleSyntax {
+    /// Bytes past the end of a keyword that a match may reach.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+            .unwrap_or(if self.multiline { 16 * 1024 } else { 1024 })
+    }
+
+    /// Bytes before the start of a keyword where a match may begin.
+    pub fn lookbehind(&self) -> usize {
+        self.lookbehind.unwrap_or(256)
+    }
+
+    /// How far around a keyword the rule looks: from `lookbehind` bytes before the
+    /// keyword to `max_len` bytes past its end, for its longest keyword. A match of
+    /// the rule lies within this many bytes of any byte of it.
+    pub fn reach(&self) -> usize {
+        let keyword = self.keywords.iter().map(String::len).max().unwrap_or(0);
+        self.lookbehind()
+            .saturating_add(keyword)
+            .saturating_add(self.max_len())
+    }
+}
+
 /// Why a rule or rule file was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
@@ -136,6 +165,19 @@ pub enum RuleError {
     },
     #[error("rule `{id}`: regex does not compile: {message}")]
     Regex { id: String, message: String },
+}
+
+/// Why a rule that reaches too far is refused, with the figures that make its reach.
+pub fn reach_message(syntax: &RuleSyntax) -> String {
+    let keyword = syntax.keywords.iter().map(String::len).max().unwrap_or(0);
+    format!(
+        "`lookbehind` ({}) + longest keyword ({keyword}) + `max_len` ({}) reach {} bytes \
+         around a keyword; at most {MAX_REACH} are allowed, the context keygate keeps on \
+         each side of a cut when it scans a long stream in chunks",
+        syntax.lookbehind(),
+        syntax.max_len(),
+        syntax.reach(),
+    )
 }
 
 /// A checked rule, ready for the engine. Its regex is compiled on first use.
@@ -182,6 +224,9 @@ impl Rule {
                 "a rule needs `examples` that it must find (and should have `negative_examples`)"
                     .into(),
             ));
+        }
+        if syntax.reach() > MAX_REACH {
+            return Err(invalid(reach_message(&syntax)));
         }
         if let Some(e) = syntax.min_entropy {
             if !(0.0..=8.0).contains(&e) {
@@ -248,16 +293,12 @@ impl Rule {
 
     /// Bytes past the end of a keyword that a match may reach.
     pub fn max_len(&self) -> usize {
-        self.syntax.max_len.unwrap_or(if self.syntax.multiline {
-            16 * 1024
-        } else {
-            1024
-        })
+        self.syntax.max_len()
     }
 
     /// Bytes before the start of a keyword where a match may begin.
     pub fn lookbehind(&self) -> usize {
-        self.syntax.lookbehind.unwrap_or(256)
+        self.syntax.lookbehind()
     }
 }
 

@@ -25,14 +25,38 @@ use crate::collect::Collector;
 use crate::decode::{self, Layer, View};
 use crate::engine::{Match, Scanner, Scratch};
 use crate::finding::{self, CommitInfo, Finding, Origin, Suppression};
+use crate::rules::MAX_REACH;
 use crate::suppress;
 use crate::unpack;
 
 /// Bytes scanned at once from a stream.
 const CHUNK: usize = 8 << 20;
+/// The smallest chunk [`chunk_size`] allows: more than the context kept on each side
+/// of a cut, so that every chunk moves the stream on.
+const MIN_TEST_CHUNK: usize = 2 * OVERLAP;
+
+/// The chunk size: [`CHUNK`], or a smaller one that the environment variable
+/// `KEYGATE_TEST_CHUNK` sets (at least [`MIN_TEST_CHUNK`]). It is hidden, for tests
+/// that put keys at every offset around a cut: at the real size each placement costs
+/// a file of 8 MiB. It can only lower the size, and so the memory a scan uses.
+fn chunk_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        std::env::var("KEYGATE_TEST_CHUNK")
+            .ok()
+            .and_then(|size| size.parse::<usize>().ok())
+            .map_or(CHUNK, |size| size.clamp(MIN_TEST_CHUNK, CHUNK))
+    })
+}
 /// Bytes read past a chunk's end: more than any rule's reach
-/// (`lookbehind + keyword + max_len`), so no match that starts in the chunk is cut.
+/// (`lookbehind + keyword + max_len`, at most [`MAX_REACH`]), so no match whose
+/// secret starts in the chunk is cut, nor a keyword after it that anchors it.
 const OVERLAP: usize = 64 << 10;
+/// Bytes before a chunk's start scanned again with it: a keyword or any other
+/// context of a secret that starts in the chunk lies at most a rule's reach before
+/// the secret, and the line before the cut (an allow comment) is kept too.
+const BACK: usize = MAX_REACH;
+const _: () = assert!(OVERLAP >= MAX_REACH + LINE_REACH && BACK >= MAX_REACH);
 
 /// Everything a source needs to scan: the shared engine and the shared sink.
 pub struct ScanContext<'a> {
@@ -198,7 +222,8 @@ pub fn find_in_bytes(
     }
 }
 
-/// Scans a stream in chunks of [`CHUNK`] bytes that overlap by [`OVERLAP`]; returns
+/// Scans a stream in chunks of [`CHUNK`] bytes (see [`chunk_size`]), each read with
+/// [`OVERLAP`] bytes past its end and [`BACK`] before its start; returns
 /// the bytes read. UTF-16 with a byte-order mark is transcoded on the fly.
 pub fn scan_reader(
     ctx: &ScanContext,
@@ -231,7 +256,7 @@ fn scan_chunks(
 ) -> io::Result<u64> {
     // The first chunk is read whole before the byte-order mark is looked at: a
     // separate read of the first bytes would cost a system call a file.
-    let total = fill(reader, buf, CHUNK + OVERLAP)? as u64;
+    let total = fill(reader, buf, chunk_size() + OVERLAP)? as u64;
     if sniff && ctx.archives.depth > 0 {
         if let Some(format) = unpack::sniff(buf) {
             let mut head = io::Cursor::new(std::mem::take(buf));
@@ -265,7 +290,7 @@ fn scan_chunks(
         let read = scan_chunks_plain(ctx, worker, buf, &mut decoder, meta, false, outer, emit)?;
         return Ok(read.max(total));
     }
-    let at_end = buf.len() < CHUNK + OVERLAP;
+    let at_end = buf.len() < chunk_size() + OVERLAP;
     Ok(total + scan_chunks_plain(ctx, worker, buf, reader, meta, at_end, &[], emit)?)
 }
 
@@ -348,11 +373,12 @@ fn scan_chunks_plain(
 ) -> io::Result<u64> {
     let mut origin = Origin::default();
     let mut total = 0u64;
-    let target = CHUNK + OVERLAP;
+    let target = chunk_size() + OVERLAP;
     let mut eof = at_end;
     // Bytes at the head of `buf` that the previous chunk already reported on, kept as
-    // context: the start of the line a match is on, and the line before it, where
-    // inline allow comments (`keygate:allow-next-line`) stand.
+    // context: every rule's reach ([`BACK`]), so that a secret just past the cut is
+    // found with the keyword before it; and the start of the line a match is on and
+    // the line before it, where inline allow comments (`keygate:allow-next-line`) stand.
     let mut skip = 0;
     loop {
         if !eof {
@@ -370,7 +396,7 @@ fn scan_chunks_plain(
         if eof {
             return Ok(total);
         }
-        let next = line_start_near(buf, keep.saturating_sub(1));
+        let next = line_start_near(buf, keep.saturating_sub(1)).min(keep.saturating_sub(BACK));
         skip = keep - next;
         let done = &buf[..next];
         let newlines = memchr::memchr_iter(b'\n', done).count() as u64;

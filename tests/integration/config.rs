@@ -186,6 +186,39 @@ fn a_custom_rule_without_examples_is_refused() {
         .stderr(predicate::str::contains("has no `examples`"));
 }
 
+/// Regression (issue 11): a custom rule may not reach further around its keyword than
+/// the context keygate keeps at a chunk cut (`lookbehind` + longest keyword +
+/// `max_len` at most 32768 bytes, as the README states): past it, the config is an
+/// error on the figure that was set, exit 2; at the bound it is accepted.
+#[test]
+fn a_custom_rule_that_reaches_too_far_is_refused() {
+    let env = TestEnv::new();
+    env.write("a.txt", format!("ACME_TOKEN={}\n", acme(5)));
+    let base = custom_rule(&acme(4));
+    env.write(".keygate.toml", format!("{base}max_len = 100000\n"));
+    env.keygate()
+        .args(["scan"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "config `.keygate.toml`, line 11, column 11: custom rule `acme.token`: \
+             `lookbehind` (256) + longest keyword (5) + `max_len` (100000) reach 100261 bytes \
+             around a keyword; at most 32768 are allowed",
+        ));
+    env.write(".keygate.toml", format!("{base}lookbehind = 40000\n"));
+    env.keygate()
+        .args(["config", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "line 11, column 14: custom rule `acme.token`: `lookbehind` (40000)",
+        ));
+    // 256 + 5 + 32507 = 32768: at the bound, the rule works.
+    env.write(".keygate.toml", format!("{base}max_len = 32507\n"));
+    env.keygate().args(["scan"]).assert().code(1);
+}
+
 /// A bad config stops the run with exit 2 and names the file, the line and column,
 /// and what is wrong; unknown keys are errors, and `keygate config check` says the
 /// same.

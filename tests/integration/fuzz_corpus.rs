@@ -5,8 +5,14 @@
 
 use std::path::Path;
 
-/// Feeds every file under `fuzz/corpus/NAME` and `fuzz/artifacts/NAME` to `run`, and
-/// returns how many there were.
+/// The largest single allocation an input may ask for: what the fuzz runs allow
+/// (`-rss_limit_mb=2048`, which sets libFuzzer's `-malloc_limit_mb`). Past it the
+/// fuzzer reports a crash even where the allocation would fail gracefully.
+const MALLOC_LIMIT: usize = 2048 << 20;
+
+/// Feeds every file under `fuzz/corpus/NAME` and `fuzz/artifacts/NAME` to `run`,
+/// checks that none asks for more than [`MALLOC_LIMIT`] at once, and returns how
+/// many there were.
 fn replay(name: &str, run: fn(&[u8])) -> usize {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
     let mut count = 0;
@@ -22,7 +28,12 @@ fn replay(name: &str, run: fn(&[u8])) -> usize {
         for file in files {
             let data = std::fs::read(&file).unwrap();
             eprintln!("replaying {}", file.display());
-            run(&data);
+            let largest = crate::alloc::largest_during(|| run(&data));
+            assert!(
+                largest <= MALLOC_LIMIT,
+                "{} asked for {largest} bytes at once",
+                file.display()
+            );
             count += 1;
         }
     }

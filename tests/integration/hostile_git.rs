@@ -110,6 +110,49 @@ fn a_truncated_loose_object_is_named_and_skipped() {
     }
 }
 
+/// Regression (issue 11, libgit2 issue #7342): a loose commit cut in half made
+/// libgit2 loop forever in a history scan. Now a history scan (both readers), a range
+/// and a staged scan each stop with an error that names the commit, exit 2, well
+/// within the timeout that would otherwise kill them.
+#[test]
+fn a_truncated_loose_commit_is_an_error_not_a_hang() {
+    let env = repo_with_a_key();
+    env.write("second.txt", "second\n");
+    env.commit_all("second");
+    let head = env.git(&["rev-parse", "HEAD"]).trim().to_string();
+    let object = env
+        .path()
+        .join(".git/objects")
+        .join(&head[..2])
+        .join(&head[2..]);
+    let bytes = std::fs::read(&object).expect("a loose commit");
+    std::fs::set_permissions(&object, std::fs::Permissions::from_mode(0o644)).unwrap();
+    std::fs::write(&object, &bytes[..bytes.len() / 2]).unwrap();
+    let mut outs = runs(&env, env.path(), &["scan", "--history"]);
+    for args in [
+        &["scan", "--range", "HEAD~1..HEAD"][..],
+        &["scan", "--staged"][..],
+    ] {
+        outs.push(
+            env.keygate()
+                .args(args)
+                .timeout(Duration::from_secs(60))
+                .output()
+                .expect("keygate runs"),
+        );
+    }
+    for out in outs {
+        let (code, stdout, stderr) = parts(&out);
+        assert_eq!(code, 2, "{stdout}{stderr}");
+        assert!(stderr.contains("keygate: error"), "{stderr}");
+        assert!(stderr.contains(&head), "names the commit: {stderr}");
+        assert!(
+            stderr.contains("is damaged"),
+            "says what is wrong: {stderr}"
+        );
+    }
+}
+
 /// A branch that names a commit the repository does not hold is warned about; the
 /// other refs are scanned and their key found (exit 1).
 #[test]

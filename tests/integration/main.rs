@@ -2,6 +2,7 @@
 //! repositories. One binary, one module per area; `util` holds the shared harness.
 
 mod action;
+mod alloc;
 mod archives;
 mod baseline;
 mod config;

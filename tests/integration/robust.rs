@@ -557,3 +557,117 @@ fn output_is_deterministic_across_thread_counts() {
     );
     assert_eq!(one, strip(&two));
 }
+
+/// A finding as `(path, rule, line, column, secret)`.
+type Placed = (String, String, u64, u64, String);
+
+/// Writes, for each offset, three sparse files of `size` bytes, each a single line
+/// (zeros around the text) holding one key placed by `offset` from `cut`: a DeepSeek
+/// key after its `DEEPSEEK` keyword, the keyword ending at the offset; the same with
+/// the keyword on the line above and the line break at the offset; an OpenAI project
+/// key starting at the offset. Returns what a scan must find, sorted.
+fn keys_around_a_cut(
+    env: &TestEnv,
+    cut: usize,
+    size: usize,
+    offsets: std::ops::RangeInclusive<i64>,
+) -> Vec<Placed> {
+    use std::os::unix::fs::FileExt;
+    let cut = cut as i64;
+    let write = |path: String, at: i64, text: &str| {
+        let file = std::fs::File::create(env.path().join(&path)).unwrap();
+        file.set_len(size as u64).unwrap();
+        file.write_all_at(text.as_bytes(), at as u64).unwrap();
+        path
+    };
+    let mut expected = Vec::new();
+    for (n, offset) in offsets.enumerate() {
+        let seed = 1000 + n as u64;
+        let deepseek = format!("sk-{}", keys::random(seed, 32, keys::HEX));
+        let text = format!(" DEEPSEEK_API_KEY={deepseek} ");
+        let at = cut + offset - " DEEPSEEK".len() as i64;
+        let column = (at + " DEEPSEEK_API_KEY=".len() as i64 + 1) as u64;
+        let path = write(format!("a{n:03}.bin"), at, &text);
+        expected.push((path, "deepseek.api-key".into(), 1, column, deepseek));
+
+        let deepseek = format!("sk-{}", keys::random(seed + 500, 32, keys::HEX));
+        let text = format!(" deepseek:\n  api_key: {deepseek} ");
+        let at = cut + offset - " deepseek:".len() as i64;
+        let path = write(format!("b{n:03}.bin"), at, &text);
+        expected.push((path, "deepseek.api-key".into(), 2, 12, deepseek));
+
+        let openai = keys::openai_project(seed + 1000);
+        let at = cut + offset - 1;
+        let path = write(format!("c{n:03}.bin"), at, &format!(" {openai} "));
+        expected.push((
+            path,
+            "openai.project-key".into(),
+            1,
+            (at + 2) as u64,
+            openai,
+        ));
+    }
+    expected.sort();
+    expected
+}
+
+/// Scans `env` (`--show-secrets`, JSON) with `vars` set and checks that it finds
+/// exactly `expected`: each key once, whole, at its place.
+fn assert_found_exactly(env: &TestEnv, vars: &[(&str, &str)], expected: &[Placed]) {
+    let out = env
+        .keygate()
+        .envs(vars.iter().copied())
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--threads",
+            "2",
+            "--show-secrets",
+        ])
+        .output()
+        .expect("keygate runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let found: Vec<Placed> = findings(&out.stdout)
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["rule_id"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap(),
+                f["column"].as_u64().unwrap(),
+                f["secret"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let missing: Vec<_> = expected.iter().filter(|e| !found.contains(e)).collect();
+    let extra: Vec<_> = found.iter().filter(|f| !expected.contains(f)).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && found.len() == expected.len(),
+        "missing {missing:?}\nextra {extra:?}"
+    );
+}
+
+/// Regression (issue 11): on a line longer than a chunk, a key whose context keyword
+/// ended right at a cut was lost, since the next chunk kept a single byte from before
+/// the cut (or only the key's own line). At the real chunk size, keys whose keyword
+/// or line break lies within two bytes of the first cut (8 MiB) are each found once.
+#[test]
+fn keys_whose_keyword_ends_at_a_real_cut_are_found_once() {
+    let env = TestEnv::new();
+    let expected = keys_around_a_cut(&env, CHUNK, CHUNK + (1 << 20), -2..=2);
+    assert_found_exactly(&env, &[], &expected);
+}
+
+/// The same at every offset from 80 bytes before the first cut to 80 after it, with
+/// chunks of 128 KiB (the hidden `KEYGATE_TEST_CHUNK`), so that the 483 files take
+/// 120 MiB rather than 4 GiB: every key, after its keyword, below it or alone, is
+/// found exactly once, whole, on its line and column.
+#[test]
+fn keys_and_keywords_at_every_offset_around_a_cut_are_found_once() {
+    const SMALL: usize = 128 << 10;
+    let env = TestEnv::new();
+    let expected = keys_around_a_cut(&env, SMALL, 2 * SMALL, -80..=80);
+    assert_found_exactly(&env, &[("KEYGATE_TEST_CHUNK", "131072")], &expected);
+}

@@ -48,13 +48,26 @@ pub struct StagedFile {
     pub old: Option<(Oid, u32)>,
 }
 
-/// How `gix-index` decodes: extensions and entries in one thread, since threads only
-/// pay on indexes with an offset table, which git writes only when asked to.
-fn options() -> gix_index::decode::Options {
+/// How `gix-index` decodes an index of `len` bytes: extensions and entries in one
+/// thread, since threads only pay on indexes with an offset table, which git writes
+/// only when asked to; and no single allocation larger than [`alloc_limit`] allows.
+fn options(len: usize) -> gix_index::decode::Options {
     gix_index::decode::Options {
         thread_limit: Some(1),
+        alloc_limit_bytes: Some(alloc_limit(len)),
         ..Default::default()
     }
+}
+
+/// The largest allocation `gix-index` may make up front, sized from counts an index
+/// of `len` bytes declares. By default it trusts those counts: a cache-tree node that
+/// claims 10^14 subtrees asks for petabytes before the first one is read. A sound
+/// index reserves far less: each entry takes at least sixty bytes on disk and each
+/// cache-tree node at least six, and neither takes a hundred in memory. Vectors that
+/// grow while decoding (long v4 paths) are not held to this limit, only the
+/// reservations made from declared counts; the floor keeps tiny indexes out of the way.
+fn alloc_limit(len: usize) -> usize {
+    len.saturating_mul(32).max(64 << 10)
 }
 
 /// Reads the index file at `path`, or answers `None` when it holds something the
@@ -62,7 +75,10 @@ fn options() -> gix_index::decode::Options {
 /// file rather than copying it, and skips the trailing checksum: `git` does not
 /// verify it on read either, only `git fsck` does.
 pub fn open(path: &Path) -> Option<Index> {
-    let file = gix_index::File::at(path, gix_index::hash::Kind::Sha1, true, options()).ok()?;
+    // The length read here only sets the allocation limit: a file that grows before
+    // `gix-index` reads it may fail the limit, and then `git2` answers.
+    let len = usize::try_from(std::fs::metadata(path).ok()?.len()).ok()?;
+    let file = gix_index::File::at(path, gix_index::hash::Kind::Sha1, true, options(len)).ok()?;
     // `gix-index` merges a split index with its shared index before we see it, so
     // the `link` extension cannot be seen afterwards. A split index always names a
     // `sharedindex.*` file beside it (without one, the read above failed): where
@@ -90,7 +106,7 @@ pub fn open(path: &Path) -> Option<Index> {
 pub(crate) fn read(data: &[u8]) -> Option<Index> {
     let time = filetime::FileTime::zero();
     let (state, _checksum) =
-        State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options()).ok()?;
+        State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options(data.len())).ok()?;
     accept(state)
 }
 

@@ -85,6 +85,8 @@ struct Walk {
 struct Shared<'a> {
     ctx: &'a ScanContext<'a>,
     git_dir: &'a Path,
+    /// Where the objects are: the git folder, or for a linked worktree the main one's.
+    common_dir: &'a Path,
     found: Mutex<Vec<(Oid, Vec<Finding>)>>,
     missing: Mutex<Vec<Oid>>,
     bar: ProgressBar,
@@ -96,10 +98,12 @@ impl Source for HistorySource {
         // every read of this scan and are restored however it ends.
         let _options = ScanOptions::set()?;
         let repo = super::open(&self.repo)?;
+        super::guard_loose_commits(&repo)?;
         let tips = self.tips(&repo, ctx)?;
         let shared = Shared {
             ctx,
             git_dir: repo.path(),
+            common_dir: repo.commondir(),
             found: Mutex::new(Vec::new()),
             missing: Mutex::new(Vec::new()),
             bar: progress_bar(self.progress),
@@ -676,7 +680,7 @@ fn walk(
         batch: Vec::with_capacity(BATCH),
         sender,
         path: Vec::new(),
-        git_dir: repo.path(),
+        git_dir: repo.commondir(),
         damaged: Vec::new(),
     };
     walker.walk.intern(b"");
@@ -745,7 +749,8 @@ struct Walker<'r> {
     sender: Option<SyncSender<Vec<Oid>>>,
     /// The path of the tree being read, as a reusable buffer.
     path: Vec<u8>,
-    /// The repository's git folder, where loose objects are checked before reading.
+    /// Where the objects are (the git folder, or a linked worktree's main one): loose
+    /// objects are checked there before reading.
     git_dir: &'r Path,
     /// What [`super::check_loose`] found wrong with trees, reported as errors.
     damaged: Vec<String>,
@@ -945,7 +950,7 @@ fn scan_blobs(shared: &Shared, queue: &Mutex<Receiver<Vec<Oid>>>) -> anyhow::Res
                     }
                 }
             }
-            if let Err(damage) = super::check_loose(shared.git_dir, oid) {
+            if let Err(damage) = super::check_loose(shared.common_dir, oid) {
                 ctx.collector.error(&format!("blob {oid}"), &damage);
                 continue;
             }

@@ -311,6 +311,119 @@ pub fn check_loose(git_dir: &Path, oid: Oid) -> Result<(), String> {
     }
 }
 
+/// Refuses a history that holds a damaged loose commit or tag, before libgit2 parses
+/// one: a walk (`git2`'s revwalk, a ref peeled to its commit) reads every commit it
+/// passes, and libgit2 1.9 loops forever on a truncated loose object (see
+/// [`check_loose`]), with no way to step around a commit whose parents it cannot
+/// read. So every loose object is looked at first: its header tells a commit or a tag
+/// (a few hundred bytes, checked whole) from a blob or a tree (left to the readers'
+/// own checks). Only when one is damaged, or its header cannot be read, are the
+/// commits walked from every ref and HEAD, by their raw text, never reading that
+/// object: reached as a commit or a tag, it is an error that names it; reached by no
+/// ref as such, it is a blob or a tree, reported when a reader meets it. A repository
+/// without loose objects costs one look at each `objects/` folder.
+pub fn guard_loose_commits(repo: &Repository) -> anyhow::Result<()> {
+    let suspects = damaged_loose_commits(repo.commondir());
+    if suspects.is_empty() {
+        return Ok(());
+    }
+    let odb = repo.odb().context("cannot open the object database")?;
+    let mut stack: Vec<Oid> = Vec::new();
+    if let Ok(refs) = repo.references() {
+        for reference in refs.flatten() {
+            stack.extend(reference.resolve().ok().and_then(|r| r.target()));
+        }
+    }
+    stack.extend(repo.head().ok().and_then(|head| head.target()));
+    let mut seen = OidSet::default();
+    while let Some(oid) = stack.pop() {
+        if !seen.insert(oid) {
+            continue;
+        }
+        if let Some(damage) = suspects.get(&oid) {
+            anyhow::bail!(
+                "commit {oid} cannot be read: {damage}; the history behind it cannot be \
+                 walked (restore the object from a clone, e.g. with `git fetch`)"
+            );
+        }
+        // What is missing or unreadable here is for the walk itself to report; a tag
+        // may name a blob, which is not read whole for nothing.
+        let links: &[&[u8]] = match odb.read_header(oid).map(|(_, kind)| kind) {
+            Ok(git2::ObjectType::Commit) => &[b"parent "],
+            Ok(git2::ObjectType::Tag) => &[b"object "],
+            _ => continue,
+        };
+        let Ok(object) = odb.read(oid) else { continue };
+        // The header ends at the first blank line; the message may hold anything.
+        for line in object.data().split(|&b| b == b'\n') {
+            if line.is_empty() {
+                break;
+            }
+            let Some(hex) = links.iter().find_map(|prefix| line.strip_prefix(*prefix)) else {
+                continue;
+            };
+            if let Some(id) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| Oid::from_str(h).ok())
+            {
+                stack.push(id);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The loose objects in `common_dir` that are commits or tags and damaged, or whose
+/// header cannot be read, with what is wrong with each.
+fn damaged_loose_commits(common_dir: &Path) -> OidMap<String> {
+    use std::io::Read;
+    let mut damaged = OidMap::default();
+    let objects = common_dir.join("objects");
+    let Ok(folders) = std::fs::read_dir(&objects) else {
+        return damaged;
+    };
+    for folder in folders.flatten() {
+        let name = folder.file_name();
+        let Some(prefix) = name.to_str().filter(|n| n.len() == 2) else {
+            continue;
+        };
+        let Ok(files) = std::fs::read_dir(folder.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let rest = file.file_name();
+            let Some(oid) = rest
+                .to_str()
+                .filter(|r| r.len() == 38)
+                .and_then(|r| Oid::from_str(&format!("{prefix}{r}")).ok())
+            else {
+                continue;
+            };
+            let Ok(handle) = std::fs::File::open(file.path()) else {
+                continue;
+            };
+            // The type is in the first bytes: `commit 231\0`.
+            let mut head = [0u8; 16];
+            let mut inflate = flate2::read::ZlibDecoder::new(handle.take(4096));
+            let mut got = 0;
+            while got < head.len() {
+                match inflate.read(&mut head[got..]) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => got += n,
+                }
+            }
+            let head = &head[..got];
+            if head.starts_with(b"blob ") || head.starts_with(b"tree ") {
+                continue;
+            }
+            if let Err(damage) = check_loose(common_dir, oid) {
+                damaged.insert(oid, damage);
+            }
+        }
+    }
+    damaged
+}
+
 /// True for the id git writes for an all-zero object name (a new or deleted ref).
 pub fn is_null_id(id: &str) -> bool {
     !id.is_empty() && id.bytes().all(|b| b == b'0')

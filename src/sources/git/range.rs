@@ -90,6 +90,7 @@ pub struct RangeSource {
 impl Source for RangeSource {
     fn scan(&self, ctx: &ScanContext) -> anyhow::Result<()> {
         let repo = super::open(&self.repo)?;
+        super::guard_loose_commits(&repo)?;
         let spec = RangeSpec::parse(&repo, &self.range)
             .with_context(|| format!("--range `{}`", self.range))?;
         let mut worker = Worker::default();
@@ -161,7 +162,7 @@ pub fn scan_commit(
             continue;
         }
         // libgit2 would hang on a truncated loose blob (see `check_loose`).
-        if let Err(damage) = super::check_loose(repo.path(), new.id()) {
+        if let Err(damage) = super::check_loose(repo.commondir(), new.id()) {
             ctx.collector.error(&shown, &damage);
             continue;
         }

@@ -60,7 +60,7 @@ impl Source for StagedSource {
                 continue;
             }
             // A blob `git add` left half written is loose; libgit2 would hang on it.
-            if let Err(damage) = super::check_loose(repo.path(), file.new_id) {
+            if let Err(damage) = super::check_loose(repo.commondir(), file.new_id) {
                 ctx.collector.error(path, &damage);
                 continue;
             }
@@ -201,9 +201,17 @@ fn open_for_hook(path: &Path) -> anyhow::Result<Repository> {
 /// HEAD's tree, or none on an unborn branch (before the first commit).
 fn head_tree(repo: &Repository) -> anyhow::Result<Option<Tree<'_>>> {
     match repo.head() {
-        Ok(head) => Ok(Some(
-            head.peel_to_tree().context("cannot read HEAD's tree")?,
-        )),
+        Ok(head) => {
+            // libgit2 would loop forever on a truncated loose HEAD commit.
+            if let Some(oid) = head.target() {
+                super::check_loose(repo.commondir(), oid)
+                    .map_err(anyhow::Error::msg)
+                    .context("cannot read HEAD's commit")?;
+            }
+            Ok(Some(
+                head.peel_to_tree().context("cannot read HEAD's tree")?,
+            ))
+        }
         Err(err) if matches!(err.code(), ErrorCode::UnbornBranch | ErrorCode::NotFound) => Ok(None),
         Err(err) => Err(err).context("cannot read HEAD"),
     }
