@@ -79,7 +79,10 @@ fn recognise<'a>(scanner: &'a Scanner, secret: &str) -> Option<&'a Rule> {
     scanner.scan(secret.as_bytes(), &mut scratch, &mut matches);
     matches
         .iter()
-        .max_by_key(|m| (m.secret.len() == secret.len(), m.secret.len()))
+        .max_by_key(|m| {
+            let specific = !scanner.rules().get(m.rule).id().starts_with("generic.");
+            (m.secret.len() == secret.len(), specific, m.secret.len())
+        })
         .map(|m| scanner.rules().get(m.rule))
 }
 

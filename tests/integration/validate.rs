@@ -482,6 +482,7 @@ fn timeouts_are_retried_once_then_unknown() {
         &format!("mistral={}", mock.url()),
     ];
     let start = Instant::now();
+    // Two tries of 0.3 s each, far below the mock's 3 s delay.
     let (code, json, stderr) = scan(&env, &args);
     let took = start.elapsed();
     assert_eq!(code, Some(1), "{stderr}");
@@ -545,6 +546,46 @@ fn one_request_per_distinct_key() {
     assert_eq!(status_of(&json, "huggingface.access-token"), ["live"; 2]);
     assert_eq!(status_of(&json, "perplexity.api-key"), ["unknown"]);
     assert_eq!(mock.seen().len(), 2, "{:#?}", mock.seen());
+}
+
+/// Many keys are checked side by side, never more than 8 requests at a time.
+#[test]
+fn at_most_eight_requests_in_flight() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let env = TestEnv::new();
+    let keys: Vec<String> = (0..24)
+        .map(|i| crate::util::keys::openai_project(100 + 2 * i))
+        .collect();
+    env.write(
+        "many.env",
+        keys.iter()
+            .map(|k| format!("OPENAI_API_KEY={k}\n"))
+            .collect::<String>(),
+    );
+    let now = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let mock = {
+        let (now, most) = (Arc::clone(&now), Arc::clone(&most));
+        Mock::start(move |_| {
+            let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(current, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            now.fetch_sub(1, Ordering::SeqCst);
+            answer(200, "{}")
+        })
+    };
+    let args = validate_args(&mock, &["openai"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, json, stderr) = scan(&env, &args);
+    assert_eq!(
+        status_of(&json, "openai.project-key"),
+        ["live"; 24],
+        "{stderr}"
+    );
+    assert_eq!(mock.seen().len(), 24);
+    let most = most.load(Ordering::SeqCst);
+    assert!((2..=8).contains(&most), "{most} requests in flight at once");
 }
 
 /// Without `--validate` nothing is sent, even with an endpoint in the environment,
