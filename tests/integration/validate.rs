@@ -631,6 +631,54 @@ fn endpoints_come_from_the_environment() {
     assert_eq!(mock.seen().len(), 1);
 }
 
+/// `HTTPS_PROXY` is honoured, and `NO_PROXY` makes exceptions to it.
+#[test]
+fn proxies_come_from_the_environment() {
+    let (env, _) = folder_with("openai.project-key");
+    let target = always(200, "{}");
+    let proxy = always(502, "");
+    let endpoint = format!("openai={}", target.url());
+    let run = |no_proxy: Option<&str>| {
+        let mut cmd = env.keygate();
+        cmd.args(["scan", "--format", "json", "--no-progress", "--validate"])
+            .args(["--validation-timeout", "1", "--endpoint", &endpoint])
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .env_remove("https_proxy")
+            .env_remove("no_proxy")
+            .env("HTTPS_PROXY", proxy.url());
+        match no_proxy {
+            Some(hosts) => cmd.env("NO_PROXY", hosts),
+            None => cmd.env_remove("NO_PROXY"),
+        };
+        let out = cmd.output().expect("keygate runs");
+        serde_json::from_slice::<Value>(&out.stdout).expect("JSON")
+    };
+    let json = run(None);
+    assert_eq!(
+        status_of(&json, "openai.project-key"),
+        ["unknown"],
+        "{json:#}"
+    );
+    assert!(target.seen().is_empty(), "{:#?}", target.seen());
+    let through = proxy.seen();
+    assert!(
+        !through.is_empty()
+            && through
+                .iter()
+                .all(|s| s.path.contains(&target.port.to_string())),
+        "{through:#?}"
+    );
+    let json = run(Some("127.0.0.1"));
+    assert_eq!(status_of(&json, "openai.project-key"), ["live"], "{json:#}");
+    assert_eq!(target.seen().len(), 1);
+    assert_eq!(
+        proxy.seen().len(),
+        through.len(),
+        "NO_PROXY skips the proxy"
+    );
+}
+
 /// Plain HTTP to another machine is refused before anything is sent.
 #[test]
 fn plain_http_goes_to_loopback_only() {
