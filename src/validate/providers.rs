@@ -255,6 +255,10 @@ pub fn judge(provider: &str, reply: &Reply) -> Validation {
             invalid("xAI rejected it (incorrect API key)")
         }
         (_, 403) if rate_limited => unknown(&format!("{title}: rate limited (HTTP 403)")),
+        // OpenAI refuses every request from some regions, whatever the key.
+        ("openai", 403) if lower.contains("unsupported_country") => {
+            unknown("OpenAI refuses requests from this region (HTTP 403)")
+        }
         // These answer 401 to an unknown key and 403 to a known key that may not
         // call this endpoint.
         ("github" | "stripe" | "openai" | "anthropic" | "google", 403) => live(&format!(
@@ -386,6 +390,21 @@ mod tests {
         };
         assert_eq!(judge("github", &limited).status, Status::Unknown);
         assert_eq!(judge("github", &answer(403, "")).status, Status::Live);
+        let region = r#"{"error":{"code":"unsupported_country_region_territory"}}"#;
+        assert_eq!(
+            judge("openai", &answer(403, region)).status,
+            Status::Unknown
+        );
+        assert_eq!(
+            judge("xai", &answer(200, r#"{"api_key_blocked":true}"#)).status,
+            Status::Revoked
+        );
+        assert_eq!(judge("xai", &answer(200, "{}")).status, Status::Live);
+        assert_eq!(judge("openai", &answer(302, "")).status, Status::Unknown);
+        assert_eq!(
+            judge("openai", &Reply::Failed("connection failed".into())).status,
+            Status::Unknown
+        );
         assert_eq!(
             judge("aws", &answer(403, "<Code>SignatureDoesNotMatch</Code>")).status,
             Status::Invalid

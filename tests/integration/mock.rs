@@ -41,6 +41,8 @@ pub struct Answer {
     pub status: u16,
     pub body: String,
     pub delay: Option<Duration>,
+    /// Further headers (`location` for a redirect).
+    pub headers: Vec<(String, String)>,
 }
 
 pub fn answer(status: u16, body: &str) -> Answer {
@@ -48,6 +50,7 @@ pub fn answer(status: u16, body: &str) -> Answer {
         status,
         body: body.to_string(),
         delay: None,
+        headers: Vec::new(),
     }
 }
 
@@ -162,9 +165,14 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, handler: &Handler) {
         std::thread::sleep(delay);
     }
     let mut stream = stream;
+    let extra: String = reply
+        .headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     let _ = write!(
         stream,
-        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}",
+        "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}connection: close\r\n\r\n{}",
         reply.status,
         reply.body.len(),
         reply.body

@@ -679,6 +679,28 @@ fn proxies_come_from_the_environment() {
     );
 }
 
+/// A redirect is never followed: the key goes to the chosen endpoint and nowhere else.
+#[test]
+fn redirects_are_not_followed() {
+    let (env, _) = folder_with("openai.project-key");
+    let elsewhere = always(200, "{}");
+    let location = format!("{}/v1/models", elsewhere.url());
+    let mock = Mock::start(move |_| Answer {
+        headers: vec![("location".into(), location.clone())],
+        ..answer(302, "")
+    });
+    let args = validate_args(&mock, &["openai"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (_, json, _) = scan(&env, &args);
+    assert_eq!(
+        status_of(&json, "openai.project-key"),
+        ["unknown"],
+        "{json:#}"
+    );
+    assert_eq!(mock.seen().len(), 1);
+    assert!(elsewhere.seen().is_empty());
+}
+
 /// Plain HTTP to another machine is refused before anything is sent.
 #[test]
 fn plain_http_goes_to_loopback_only() {
