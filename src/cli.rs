@@ -32,6 +32,14 @@ pub enum Command {
     /// Run as the GitHub Action: scan the range the event names, write SARIF, a job
     /// summary, annotations and step outputs, and fail on findings.
     Action(ActionArgs),
+    /// Revoke a key through its provider's API where there is one (GitHub, GitLab,
+    /// Slack); otherwise say where and how to revoke it by hand.
+    ///
+    /// Exit status: 0 the provider revoked the key (or accepted the request to); 3
+    /// nothing was revoked (no API for this key: revoke it by hand as printed, or the
+    /// provider refused); 2 an error (unreadable input, an unknown kind of key, no
+    /// answer).
+    Revoke(RevokeArgs),
 }
 
 /// Output formats.
@@ -83,7 +91,50 @@ pub struct ScanArgs {
     pub follow: bool,
 
     #[command(flatten)]
+    pub validate: ValidateArgs,
+
+    #[command(flatten)]
     pub common: CommonArgs,
+}
+
+/// A provider's verdict on a key, for `--status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Live,
+    Invalid,
+    Revoked,
+    Unknown,
+}
+
+/// Asking providers whether found keys work (opt-in; never from a config file).
+#[derive(Clone, Debug, Default, Args)]
+pub struct ValidateArgs {
+    /// Ask each key's provider, once per distinct key, with a free read-only request,
+    /// whether the key works (live, invalid, revoked or unknown). Sends found keys over
+    /// the network: see the README for every endpoint.
+    #[arg(long)]
+    pub validate: bool,
+
+    /// Seconds each validation request may take.
+    #[arg(long, value_name = "SECS", default_value_t = crate::validate::DEFAULT_TIMEOUT_SECS, requires = "validate")]
+    pub validation_timeout: f64,
+
+    /// Send PROVIDER's requests to URL instead of its documented endpoint (HTTPS; plain
+    /// HTTP only to this machine); URL replaces scheme and host and may add a path
+    /// prefix (`github=https://ghe.example.com/api/v3`). Repeatable; also
+    /// `KEYGATE_ENDPOINT_<PROVIDER>`.
+    #[arg(long = "endpoint", value_name = "PROVIDER=URL", requires = "validate")]
+    pub endpoints: Vec<String>,
+
+    /// With --validate: keep only findings with these statuses (`live,unknown`).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "LIST",
+        requires = "validate"
+    )]
+    pub status: Vec<StatusArg>,
 }
 
 /// Options every scanning command shares.
@@ -162,6 +213,22 @@ pub struct CommonArgs {
     /// No progress bar on long scans.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RevokeArgs {
+    /// The key, or `-` to read it from standard input (keeps it out of shell history).
+    #[arg(value_name = "SECRET|-")]
+    pub secret: String,
+
+    /// Send PROVIDER's revocation to URL instead of its documented endpoint
+    /// (repeatable; also `KEYGATE_ENDPOINT_<PROVIDER>`).
+    #[arg(long = "endpoint", value_name = "PROVIDER=URL")]
+    pub endpoints: Vec<String>,
+
+    /// Seconds the request may take.
+    #[arg(long, value_name = "SECS", default_value_t = crate::validate::DEFAULT_TIMEOUT_SECS)]
+    pub timeout: f64,
 }
 
 #[derive(Clone, Debug, Args)]

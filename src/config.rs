@@ -33,7 +33,23 @@ pub struct ConfigSyntax {
     /// Custom rules in the built-in rule format, examples included.
     #[serde(default)]
     pub rules: Vec<RuleSyntax>,
+    /// Never allowed: read only to refuse them with a clear message (see
+    /// [`NETWORK_KEYS`]).
+    #[serde(default)]
+    validate: Option<toml::Value>,
+    #[serde(default)]
+    validation: Option<toml::Value>,
+    #[serde(default)]
+    endpoint: Option<toml::Value>,
+    #[serde(default)]
+    endpoints: Option<toml::Value>,
 }
+
+/// Keys a config file may not hold: validation sends found keys over the network,
+/// so whether it runs and where keys go are for the command line and the
+/// environment of the person running keygate, never for a scanned repository (a pull
+/// request must not send the keys it finds to its author's server).
+pub const NETWORK_KEYS: [&str; 4] = ["validate", "validation", "endpoint", "endpoints"];
 
 /// `[allow]`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -133,11 +149,31 @@ impl Config {
 
     /// Parses config text; `name` is used in messages.
     pub fn parse(text: &str, name: &str) -> Result<ConfigSyntax, ConfigError> {
-        toml::from_str(text).map_err(|e| ConfigError {
+        let syntax: ConfigSyntax = toml::from_str(text).map_err(|e| ConfigError {
             file: name.to_string(),
             position: e.span().map(|span| line_column(text, span.start)),
             message: e.message().trim().to_string(),
-        })
+        })?;
+        let present = [
+            syntax.validate.is_some(),
+            syntax.validation.is_some(),
+            syntax.endpoint.is_some(),
+            syntax.endpoints.is_some(),
+        ];
+        if let Some(index) = present.iter().position(|&p| p) {
+            let key = NETWORK_KEYS[index];
+            return Err(ConfigError {
+                file: name.to_string(),
+                position: locate(text, &[Key::Name(key)]),
+                message: format!(
+                    "`{key}` cannot be set in a config file: validation sends found keys over \
+                     the network, so only the command line (`--validate`, `--endpoint`) or the \
+                     environment (`KEYGATE_ENDPOINT_<PROVIDER>`) may turn it on or choose \
+                     where keys go"
+                ),
+            });
+        }
+        Ok(syntax)
     }
 
     /// The file's name for messages, or `None` when no config applies.

@@ -71,6 +71,46 @@ pub enum Suppression {
     Config,
 }
 
+/// What a key's provider said of it (`--validate`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The provider accepted the key.
+    Live,
+    /// The provider does not know the key.
+    Invalid,
+    /// The provider says the key was revoked or has expired.
+    Revoked,
+    /// No answer could be had: no check for this rule, a rate limit, a server error,
+    /// a timeout or a network failure.
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Live => "live",
+            Status::Invalid => "invalid",
+            Status::Revoked => "revoked",
+            Status::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The answer to one validation: a status and a short reason, which never holds the
+/// secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Validation {
+    pub status: Status,
+    pub detail: String,
+}
+
 /// One secret found in one place.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
@@ -90,6 +130,8 @@ pub struct Finding {
     /// The encodings the secret was found under, outermost first; empty for a
     /// secret written as it is.
     pub decoded: Vec<Layer>,
+    /// What the provider said of the key; `None` without `--validate`.
+    pub validation: Option<Validation>,
 }
 
 impl Finding {
@@ -158,6 +200,7 @@ pub fn build(
         commit: None,
         suppression: None,
         decoded: Vec::new(),
+        validation: None,
     }
 }
 

@@ -6,7 +6,9 @@
 //! [`engine`] finds them in bytes, [`sources`] feed it files, standard input and git,
 //! through [`decode`], which turns encoded text back into what a key was,
 //! [`finding`] places each match, [`suppress`] and [`baseline`] drop what users have
-//! accepted, [`collect`] gathers the results, and [`report`] writes them. The
+//! accepted, [`collect`] gathers the results, [`validate`] (opt-in, the only code
+//! that talks to the network) asks providers whether the keys work, and [`report`]
+//! writes them. The
 //! [`commands`] wire these together, one module a subcommand.
 
 pub mod atomic;
@@ -28,6 +30,7 @@ pub mod settings;
 pub mod sources;
 pub mod suppress;
 pub mod unpack;
+pub mod validate;
 
 /// How a command ended, and so the process exit status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

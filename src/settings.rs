@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 
 use crate::baseline::Baseline;
-use crate::cli::{CommonArgs, Format, ScanArgs};
+use crate::cli::{CommonArgs, Format, ScanArgs, StatusArg, ValidateArgs};
 use crate::config::{Config, CONFIG_FILE};
+use crate::finding::Status;
 use crate::range_base::RangeBase;
 use crate::rules::RuleSet;
 use crate::suppress::Suppressor;
+use crate::validate::{Endpoints, ValidateSettings};
 
 /// What a scan reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -170,6 +172,11 @@ pub struct ScanSettings {
     pub exit_code: u8,
     pub no_git: bool,
     pub follow: bool,
+    /// `--validate`: from the command line and the environment only, never from a
+    /// config file.
+    pub validation: Option<crate::validate::ValidateSettings>,
+    /// `--status`: the statuses kept; empty keeps every finding.
+    pub status_filter: Vec<crate::finding::Status>,
 }
 
 impl ScanSettings {
@@ -234,8 +241,40 @@ impl ScanSettings {
             exit_code: args.common.exit_code,
             no_git: args.no_git,
             follow: args.follow,
+            validation: resolve_validation(&args.validate)?,
+            status_filter: args
+                .validate
+                .status
+                .iter()
+                .map(|s| match s {
+                    StatusArg::Live => Status::Live,
+                    StatusArg::Invalid => Status::Invalid,
+                    StatusArg::Revoked => Status::Revoked,
+                    StatusArg::Unknown => Status::Unknown,
+                })
+                .collect(),
         })
     }
+}
+
+/// `--validate` and its options; the environment may point providers elsewhere
+/// (`KEYGATE_ENDPOINT_<PROVIDER>`), a config file may not.
+fn resolve_validation(args: &ValidateArgs) -> anyhow::Result<Option<ValidateSettings>> {
+    if !args.validate {
+        return Ok(None);
+    }
+    Ok(Some(ValidateSettings {
+        timeout: seconds(args.validation_timeout, "--validation-timeout")?,
+        endpoints: Endpoints::resolve(&args.endpoints, |var| std::env::var(var).ok())?,
+    }))
+}
+
+/// A positive number of seconds as a duration.
+pub fn seconds(secs: f64, flag: &str) -> anyhow::Result<std::time::Duration> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 600.0) {
+        bail!("{flag} takes a number of seconds above 0 and at most 600, not `{secs}`");
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 fn resolve_target(args: &ScanArgs) -> anyhow::Result<Target> {

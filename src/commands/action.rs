@@ -303,10 +303,15 @@ fn summary(described: &str, active: &[&Finding], scanned: &ScanOutput) -> String
                     cell_text(&c.author)
                 )
             });
+            // With `--validate`, the provider's verdict beside the severity.
+            let severity = match &f.validation {
+                Some(v) => format!("{} ({})", f.severity, v.status),
+                None => f.severity.to_string(),
+            };
             let _ = writeln!(
                 md,
                 "| {} | {} {} | {} | {} | {} |",
-                f.severity,
+                severity,
                 cell_text(&f.rule_name),
                 cell(&f.rule_id),
                 cell(&format!(
@@ -380,6 +385,9 @@ fn annotation(f: &Finding) -> String {
     );
     if let Some(url) = &f.revoke_url {
         let _ = write!(message, " ({url})");
+    }
+    if let Some(v) = &f.validation {
+        let _ = write!(message, "; its provider says: {} ({})", v.status, v.detail);
     }
     if let Some(commit) = &f.commit {
         let _ = write!(

@@ -50,6 +50,10 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<Outcome> {
     // from streaming findings as `jsonl` would.
     settings.output.format = Format::Json;
     settings.output.include_suppressed = false;
+    // A baseline records what was found, not whether it works: no key is sent, and
+    // `--status` must not leave findings out of it.
+    settings.validation = None;
+    settings.status_filter.clear();
     let scanned = scan::execute(settings)?;
 
     let current: BTreeSet<Entry> = scanned

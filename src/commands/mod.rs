@@ -8,6 +8,7 @@ pub mod action;
 pub mod baseline;
 pub mod config;
 pub mod install;
+pub mod revoke;
 pub mod rules;
 pub mod scan;
 
@@ -23,5 +24,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Baseline(args) => baseline::run(&args),
         Command::Config(args) => config::run(&args),
         Command::Action(args) => action::run(&args),
+        Command::Revoke(args) => revoke::run(&args),
     }
 }

@@ -31,6 +31,9 @@ pub struct ScanOutput {
     pub inline_allows: Option<Vec<Finding>>,
     /// What the scan did with `--baseline`, if one was given.
     pub baseline: Option<Usage>,
+    /// `jsonl` findings were written as found; with `--validate` they wait for
+    /// their verdicts and are written with the report.
+    pub streamed: bool,
 }
 
 pub fn run(args: &ScanArgs) -> anyhow::Result<Outcome> {
@@ -73,6 +76,8 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         archives,
         no_git,
         follow,
+        validation,
+        status_filter,
         ..
     } = settings;
     // The keyword walk also finds where the decoding stage looks for disguised keys.
@@ -83,8 +88,9 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
     };
     let scanner = Scanner::with_triggers(rules, &triggers)?;
     super::rules::prove_custom_rules(&scanner, &config)?;
+    let streamed = output.format == Format::Jsonl && validation.is_none();
     let (live, jsonl_file) = match output.format {
-        Format::Jsonl => {
+        Format::Jsonl if validation.is_none() => {
             let (live, file) = live_jsonl(&output)?;
             (Some(live), file)
         }
@@ -161,6 +167,19 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         notes.extend(inline_allow_notes(&allows, output.show_secrets));
         allows
     });
+    // Findings are final: only now, and only when the command line asks, do keys
+    // go to their providers.
+    if let Some(validation) = &validation {
+        let custom = config.custom_rule_ids().map(str::to_string).collect();
+        crate::validate::run(&mut findings, validation, &custom);
+        if !status_filter.is_empty() {
+            findings.retain(|f| {
+                f.validation
+                    .as_ref()
+                    .is_some_and(|v| status_filter.contains(&v.status))
+            });
+        }
+    }
     Ok(ScanOutput {
         findings,
         stats,
@@ -168,6 +187,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         notes,
         inline_allows,
         baseline,
+        streamed,
     })
 }
 
@@ -246,15 +266,25 @@ pub fn write_report(output: &OutputSettings, scanned: &ScanOutput) -> anyhow::Re
         notes: &scanned.notes,
         inline_allows: scanned.inline_allows.as_deref(),
     };
-    match (&output.path, output.format) {
-        (Some(_), Format::Jsonl) => Ok(()),
-        (Some(path), format) => {
-            atomic::write(path, None, |out| report::write(format, &report, out))
+    let show = output.show_secrets;
+    let write = |format: Format, out: &mut dyn Write| -> io::Result<()> {
+        match format {
+            Format::Jsonl if !scanned.streamed => {
+                for finding in &scanned.findings {
+                    writeln!(out, "{}", json::line(finding, show))?;
+                }
+                Ok(())
+            }
+            format => report::write(format, &report, out),
         }
+    };
+    match (&output.path, output.format) {
+        (Some(_), Format::Jsonl) if scanned.streamed => Ok(()),
+        (Some(path), format) => atomic::write(path, None, |out| write(format, out)),
         (None, format) => {
             let stdout = io::stdout();
             let mut out = stdout.lock();
-            report::write(format, &report, &mut out)
+            write(format, &mut out)
                 .and_then(|()| out.flush())
                 .context("cannot write the report to standard output")
         }

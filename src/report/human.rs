@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use anstyle::{AnsiColor, Style};
 
 use super::Report;
-use crate::finding::{Finding, Suppression};
+use crate::finding::{Finding, Status, Suppression};
 use crate::quote;
 
 struct Palette {
@@ -50,13 +50,23 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let p = Palette::new(report.output.color);
     let mut current_path: Option<&str> = None;
     let mut files = 0usize;
-    for finding in report.findings {
+    // With `--validate`, live keys come first: they are the ones to revoke now. The
+    // sort is stable, so each status keeps the path order.
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    findings.sort_by_key(|f| f.validation.as_ref().map(|v| rank(v.status)));
+    let mut seen = std::collections::HashSet::new();
+    for finding in findings {
+        if current_path != Some(finding.location.path.as_str()) {
+            // A file with keys of two statuses shows up once for each.
+            if seen.insert(finding.location.path.as_str()) {
+                files += 1;
+            }
+        }
         if current_path != Some(finding.location.path.as_str()) {
             if current_path.is_some() {
                 writeln!(out)?;
             }
             current_path = Some(&finding.location.path);
-            files += 1;
             writeln!(
                 out,
                 "{}{}{}",
@@ -85,9 +95,24 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         Some(Suppression::Baseline) => " (in baseline)".into(),
         Some(Suppression::Config) => " (allowed by config)".into(),
     };
+    let status = match &f.validation {
+        Some(v) => {
+            let style = match v.status {
+                Status::Live => p.bad,
+                _ => p.dim,
+            };
+            format!(
+                " {}{}{}",
+                style.render(),
+                v.status.as_str().to_uppercase(),
+                style.render_reset()
+            )
+        }
+        None => String::new(),
+    };
     writeln!(
         out,
-        "  {}:{}  {}{}{} [{}] {}{}",
+        "  {}:{}  {}{}{} [{}] {}{}{}",
         f.location.line,
         f.location.column,
         p.rule.render(),
@@ -95,9 +120,18 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         p.rule.render_reset(),
         f.severity,
         quote::text(&f.rule_id),
+        status,
         suppressed,
     )?;
     writeln!(out, "      secret:  {}", quote::text(&secret))?;
+    if let Some(v) = &f.validation {
+        writeln!(
+            out,
+            "      status:  {}: {}",
+            v.status,
+            quote::text(&v.detail)
+        )?;
+    }
     if !f.decoded.is_empty() {
         let layers: Vec<&str> = f.decoded.iter().map(|l| l.as_str()).collect();
         writeln!(out, "      decoded: {}", layers.join(" > "))?;
@@ -149,6 +183,14 @@ fn write_summary(
         format!("{} {}", s.files, plural(s.files, "file", "files"))
     };
     let volume = format!("{scanned}, {} in {} ms", human_bytes(s.bytes), s.elapsed_ms);
+    let live = report
+        .active()
+        .filter(|f| {
+            f.validation
+                .as_ref()
+                .is_some_and(|v| v.status == Status::Live)
+        })
+        .count();
     if active == 0 {
         writeln!(
             out,
@@ -165,6 +207,16 @@ fn write_summary(
             p.bad.render_reset(),
             plural(files as u64, "file", "files"),
         )?;
+        if live > 0 {
+            writeln!(
+                out,
+                "{}{live} of them {} live{}: revoke {} first (`keygate revoke -` reads a key from standard input).",
+                p.bad.render(),
+                if live == 1 { "is" } else { "are" },
+                p.bad.render_reset(),
+                if live == 1 { "it" } else { "them" },
+            )?;
+        }
         writeln!(
             out,
             "a leaked key is public once pushed: revoke and rotate it even after removing it."
@@ -193,6 +245,16 @@ fn write_summary(
         writeln!(out, "{}", quote::controls(note))?;
     }
     Ok(())
+}
+
+/// The order of statuses in the report: the keys to act on first.
+fn rank(status: Status) -> u8 {
+    match status {
+        Status::Live => 0,
+        Status::Unknown => 1,
+        Status::Revoked => 2,
+        Status::Invalid => 3,
+    }
 }
 
 fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {

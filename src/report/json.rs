@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Report;
 use crate::collect::Stats;
 use crate::decode::Layer;
-use crate::finding::{CommitInfo, Finding, Suppression};
+use crate::finding::{CommitInfo, Finding, Suppression, Validation};
 use crate::rules::Severity;
 
 /// A finding as JSON shows it.
@@ -40,6 +40,9 @@ pub struct JsonFinding<'a> {
     pub decoded: &'a [Layer],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppression: Option<Suppression>,
+    /// What the provider said (`--validate` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<&'a Validation>,
 }
 
 impl<'a> JsonFinding<'a> {
@@ -61,6 +64,7 @@ impl<'a> JsonFinding<'a> {
             commit: f.commit.as_deref(),
             decoded: &f.decoded,
             suppression: f.suppression,
+            validation: f.validation.as_ref(),
         }
     }
 }

@@ -23,7 +23,7 @@ use serde_sarif::sarif::{
 use sha2::{Digest, Sha256};
 
 use super::Report;
-use crate::finding::{Finding, Suppression};
+use crate::finding::{Finding, Status, Suppression};
 use crate::rules::{Rule, Severity};
 use crate::settings::SourceContext;
 
@@ -437,6 +437,9 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
         properties.insert("memberLine".into(), json!(loc.line));
         properties.insert("memberColumn".into(), json!(loc.column));
     }
+    if let Some(validation) = &f.validation {
+        properties.insert("validation".into(), json!(validation));
+    }
     if let Some(commit) = &f.commit {
         properties.insert("commit".into(), json!(commit.id));
         properties.insert("author".into(), json!(commit.author));
@@ -447,7 +450,11 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
     let mut out = sarif::Result::builder()
         .rule_id(f.rule_id.clone())
         .rule_index(to_i64(rule_index as u64))
-        .level(level(f.severity))
+        .level(match &f.validation {
+            // A key its provider accepts is an error whatever the rule's severity.
+            Some(v) if v.status == Status::Live => ResultLevel::Error,
+            _ => level(f.severity),
+        })
         .message(Message::from(message.as_str()))
         .locations(vec![location])
         .partial_fingerprints(BTreeMap::from([
@@ -834,6 +841,7 @@ mod tests {
             context: String::new(),
             suppression,
             decoded: Vec::new(),
+            validation: None,
         }
     }
 
