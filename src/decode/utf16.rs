@@ -22,7 +22,8 @@ const MIN_UNITS: usize = MIN_DECODED;
 pub fn detect(bytes: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     let head = &bytes[..bytes.len().min(SNIFF) & !1];
     let units = head.len() / 2;
-    if units < MIN_UNITS {
+    // Most content has no zero byte at all, and is told so at once.
+    if units < MIN_UNITS || memchr::memchr(0, head).is_none() {
         return None;
     }
     let (mut even_zero, mut odd_zero) = (0, 0);
