@@ -287,6 +287,7 @@ fn decode_chars(hay: &[u8], chars: &[u32]) -> Option<Piece> {
         })
         .collect();
     Some(Piece {
+        under: None,
         layer: Layer::Base64,
         bytes,
         spans,
@@ -334,6 +335,31 @@ fn decode_bytes(hay: &[u8], chars: &[u32]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Decodes `range` of `hay` as one base64 string of its own (a literal): the
+/// alphabet of either flavour, a length that is a multiple of four and at most two
+/// `=` at its end. Each decoded byte is mapped to the characters it came from.
+pub fn decode_padded(
+    hay: &[u8],
+    range: std::ops::Range<usize>,
+) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
+    let text = &hay[range.clone()];
+    let body = text
+        .strip_suffix(b"==")
+        .or_else(|| text.strip_suffix(b"="))
+        .unwrap_or(text);
+    if text.len() % 4 != 0 || body.is_empty() || !body.iter().all(|&b| ALPHABET[usize::from(b)]) {
+        return None;
+    }
+    let chars: Vec<u32> = (range.start..range.start + body.len())
+        .map(|p| p as u32)
+        .collect();
+    let bytes = decode_bytes(hay, &chars);
+    let spans = (0..bytes.len())
+        .map(|k| (chars[8 * k / 6], chars[(8 * k + 7) / 6] + 1))
+        .collect();
+    Some((bytes, spans))
 }
 
 /// Standard base64 with padding, for tests across the decoding stage.

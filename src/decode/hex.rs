@@ -49,6 +49,7 @@ fn decode_run(hay: &[u8], run: Range<usize>, out: &mut Vec<Piece>) {
                 .map(|k| ((start + 2 * k) as u32, (start + 2 * k + 2) as u32))
                 .collect();
             out.push(Piece {
+                under: None,
                 layer: Layer::Hex,
                 bytes,
                 spans,

@@ -13,7 +13,8 @@
 
 use std::ops::Range;
 
-use super::{Layer, Piece};
+use super::segment::MIN_DECODED;
+use super::{base64, is_text, Layer, Piece};
 
 /// Longest literal read.
 const MAX_LITERAL: usize = 1024;
@@ -66,10 +67,27 @@ fn literal_from(hay: &[u8], open: usize) -> Option<Range<usize>> {
 fn next_literal(hay: &[u8], after: usize, commas: bool) -> Option<usize> {
     let mut i = after;
     let mut operators = 0;
+    let mut calls = 0;
     let ceiling = (after + MAX_GAP).min(hay.len());
     while i < ceiling {
         match hay[i] {
             b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            // Each literal inside a call of its own: `atob("…") + atob("…")`.
+            b')' if !commas && operators == 0 && calls == 0 => {
+                calls = 1;
+                i += 1;
+            }
+            b if calls == 1 && operators == 1 && (b.is_ascii_alphabetic() || b == b'_') => {
+                let name = hay[i..ceiling]
+                    .iter()
+                    .take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+                    .count();
+                if hay.get(i + name) != Some(&b'(') {
+                    return None;
+                }
+                calls = 2;
+                i += name + 1;
+            }
             // A line continuation in Python, C and shell.
             b'\\' if matches!(hay.get(i + 1), Some(b'\n' | b'\r')) => i += 1,
             b'+' | b'&' if operators == 0 => {
@@ -84,7 +102,7 @@ fn next_literal(hay: &[u8], after: usize, commas: bool) -> Option<usize> {
                 operators += 1;
                 i += 1;
             }
-            b if is_quote(b) => return Some(i),
+            b if is_quote(b) && calls != 1 => return Some(i),
             _ => return None,
         }
     }
@@ -158,7 +176,30 @@ pub fn decode_at(hay: &[u8], at: usize, out: &mut Vec<Piece>) -> usize {
             .extend(part.clone().map(|p| (p as u32, p as u32 + 1)));
     }
     out.push(piece);
+    if let Some(decoded) = padded_pieces(hay, &parts) {
+        out.push(decoded);
+    }
     end
+}
+
+/// The literals decoded one by one, when each is base64 with its own padding
+/// (`"c2stcHJvai0=" + "…"`): joined first, they would not decode, as the padding
+/// inside breaks the stream.
+fn padded_pieces(hay: &[u8], parts: &[Range<usize>]) -> Option<Piece> {
+    let padded_inside = parts[..parts.len() - 1]
+        .iter()
+        .any(|part| hay[part.clone()].ends_with(b"="));
+    if !padded_inside {
+        return None;
+    }
+    let mut piece = Piece::new(Layer::Join);
+    piece.under = Some(Layer::Base64);
+    for part in parts {
+        let (bytes, spans) = base64::decode_padded(hay, part.clone())?;
+        piece.bytes.extend(bytes);
+        piece.spans.extend(spans);
+    }
+    (piece.bytes.len() >= MIN_DECODED && is_text(&piece.bytes)).then_some(piece)
 }
 
 /// The item before the one whose opening quote is at `open`, in a list: a literal
@@ -218,6 +259,36 @@ mod tests {
         );
         assert!(joined(r#"f("sk-proj-abc", "other")"#).is_empty());
         assert!(joined(r#"names = ["sk-a", "sk-b"]"#).is_empty());
+    }
+
+    #[test]
+    fn literals_in_calls_of_their_own_join() {
+        assert_eq!(
+            joined(r#"k = atob("sk-pr") + atob("oj-abc")"#),
+            ["sk-proj-abc"]
+        );
+        assert!(joined(r#"k = f("sk-pr") + g"#).is_empty());
+        assert!(joined(r#"k = f("sk-pr") + ("oj-abc")"#).is_empty());
+    }
+
+    #[test]
+    fn base64_pieces_padded_one_by_one_decode_one_by_one() {
+        let first = super::base64::encode_for_tests(b"sk-proj-");
+        let second = super::base64::encode_for_tests(b"abcdefghijklmnop");
+        assert!(first.ends_with('='));
+        let text = format!(r#"k = atob("{first}") + atob("{second}")"#);
+        let at = text.find(&first).unwrap();
+        let mut out = Vec::new();
+        decode_at(text.as_bytes(), at, &mut out);
+        let decoded = out
+            .iter()
+            .find(|p| p.under == Some(Layer::Base64))
+            .expect("a view");
+        assert_eq!(decoded.bytes, b"sk-proj-abcdefghijklmnop");
+        let (s, e) = decoded.spans[0];
+        assert_eq!(&text[s as usize..e as usize], &first[..2]);
+        let (_, e) = *decoded.spans.last().unwrap();
+        assert!(e as usize <= at + first.len() + r#"") + atob(""#.len() + second.len());
     }
 
     #[test]

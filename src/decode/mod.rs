@@ -92,6 +92,9 @@ impl Layer {
 #[derive(Debug, PartialEq)]
 pub struct Piece {
     pub layer: Layer,
+    /// A second encoding undone in the same step, inside `layer` (base64 pieces of
+    /// joined literals, each decoded on its own: `join`, then `base64`).
+    pub under: Option<Layer>,
     pub bytes: Vec<u8>,
     pub spans: Vec<(u32, u32)>,
 }
@@ -100,6 +103,7 @@ impl Piece {
     pub fn new(layer: Layer) -> Piece {
         Piece {
             layer,
+            under: None,
             bytes: Vec::new(),
             spans: Vec::new(),
         }
@@ -257,6 +261,7 @@ fn push_level(
                 }
             };
             layers.push(piece.layer);
+            layers.extend(piece.under);
             out.push(View {
                 bytes: piece.bytes,
                 spans,

@@ -11,6 +11,7 @@ pub fn decode_at(hay: &[u8], at: usize, out: &mut Vec<Piece>) -> usize {
     let token = token_around(hay, at);
     if token.len() >= MIN_DECODED {
         out.push(Piece {
+            under: None,
             layer: Layer::Reverse,
             bytes: hay[token.clone()].iter().rev().copied().collect(),
             spans: token

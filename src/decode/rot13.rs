@@ -45,6 +45,7 @@ pub fn decode_at(hay: &[u8], at: usize, out: &mut Vec<Piece>) -> usize {
     let token = token_around(hay, at);
     if token.len() >= MIN_DECODED {
         out.push(Piece {
+            under: None,
             layer: Layer::Rot13,
             bytes: hay[token.clone()].iter().map(|&b| rot13(b)).collect(),
             spans: token.clone().map(|p| (p as u32, p as u32 + 1)).collect(),

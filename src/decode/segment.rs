@@ -183,6 +183,7 @@ fn unescape_stretch(
         }
     }
     (changed && bytes.len() >= MIN_DECODED && is_text(&bytes)).then_some(Piece {
+        under: None,
         layer,
         bytes,
         spans,

@@ -188,6 +188,18 @@ fn every_disguise_is_seen_through() {
         format!("<meta content=\"{html}\">\n"),
         vec!["html"],
     ));
+    // Each piece base64-encoded and padded on its own, inside calls of its own.
+    let k = key(216);
+    let (head, tail) = k.split_at(8);
+    cases.push((
+        "pieces.js",
+        format!(
+            "const k = atob(\"{}\") + atob(\"{}\");\n",
+            base64(head.as_bytes()),
+            base64(tail.as_bytes())
+        ),
+        vec!["join", "base64"],
+    ));
 
     for (file, content, _) in &cases {
         env.write(file, content);
