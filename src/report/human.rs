@@ -56,7 +56,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
                 writeln!(out)?;
             }
             current_path = Some(&finding.location.path);
-            files += 1;
+            if finding.message.is_none() {
+                files += 1;
+            }
             writeln!(
                 out,
                 "{}{}{}",
@@ -122,15 +124,23 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             quote::text(&commit.summary)
         )?;
     }
+    if let Some(tag) = f.message.as_ref().and_then(|m| m.tag()) {
+        let short = tag.id.get(..12).unwrap_or(&tag.id);
+        writeln!(out, "      tag:     {} ({short})", quote::text(&tag.name))?;
+    }
     if f.suppression.is_none() {
         let rotate = match &f.revoke_url {
             Some(url) => format!("revoke and rotate it at {}", quote::text(url)),
             None => "revoke and rotate it with its provider".into(),
         };
-        writeln!(
-            out,
-            "      fix:     remove it from the code, load it from an environment variable or a secret manager, and {rotate}"
-        )?;
+        let remove = match &f.message {
+            None => "remove it from the code, load it from an environment variable or a secret manager",
+            Some(crate::finding::MessageOf::Commit | crate::finding::MessageOf::Tag(_)) => {
+                "take it out of the message (a pushed message changes only by rewriting history)"
+            }
+            Some(_) => "edit it out of the pull request",
+        };
+        writeln!(out, "      fix:     {remove}, and {rotate}")?;
     }
     Ok(())
 }
@@ -143,11 +153,18 @@ fn write_summary(
 ) -> io::Result<()> {
     let s = &report.stats;
     let active = report.active().count();
-    let scanned = if s.blobs > 0 {
+    let mut scanned = if s.blobs > 0 || (s.files == 0 && s.messages > 0) {
         format!("{} blobs", s.blobs)
     } else {
         format!("{} {}", s.files, plural(s.files, "file", "files"))
     };
+    if s.messages > 0 {
+        scanned.push_str(&format!(
+            " and {} {}",
+            s.messages,
+            plural(s.messages, "message", "messages")
+        ));
+    }
     let volume = format!("{scanned}, {} in {} ms", human_bytes(s.bytes), s.elapsed_ms);
     if active == 0 {
         writeln!(
@@ -157,13 +174,29 @@ fn write_summary(
             p.good.render_reset()
         )?;
     } else {
+        let messages = report
+            .active()
+            .filter(|f| f.message.is_some())
+            .map(|f| (f.location.path.as_str(), f.commit.as_ref().map(|c| &c.id)))
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        let mut places = Vec::new();
+        if files > 0 || messages == 0 {
+            places.push(format!("{files} {}", plural(files as u64, "file", "files")));
+        }
+        if messages > 0 {
+            places.push(format!(
+                "{messages} {}",
+                plural(messages as u64, "message", "messages")
+            ));
+        }
         writeln!(
             out,
-            "{}{active} {} found{} in {files} {} (scanned {volume})",
+            "{}{active} {} found{} in {} (scanned {volume})",
             p.bad.render(),
             plural(active as u64, "secret", "secrets"),
             p.bad.render_reset(),
-            plural(files as u64, "file", "files"),
+            places.join(" and "),
         )?;
         writeln!(
             out,

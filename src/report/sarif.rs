@@ -834,6 +834,7 @@ mod tests {
             context: String::new(),
             suppression,
             decoded: Vec::new(),
+            message: None,
         }
     }
 

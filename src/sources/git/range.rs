@@ -1,7 +1,8 @@
 //! `--range A..B`: what the commits in `B` but not in `A` introduce.
 //!
 //! Each such commit is compared with its parents and only the lines it adds count,
-//! each finding carrying that commit. A merge adds what is new against every parent
+//! each finding carrying that commit. Its message is new with it and scanned whole,
+//! as are the messages of annotated tags that name a commit of the range. A merge adds what is new against every parent
 //! (its own conflict resolutions and edits), not what one side already brought: that
 //! side's commits are in the range themselves, or already in `A`. The result is a
 //! function of the repository and the range alone; the configuration and baseline a
@@ -18,7 +19,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-use super::{adds_content, commit_info, is_missing, is_null_id, is_regular, scan_change, Change};
+use super::{
+    adds_content, commit_info, is_missing, is_null_id, is_regular, scan_change, Change, OidSet,
+};
+use crate::finding::MessageOf;
+use crate::sources::message::scan_message;
 use crate::sources::{ScanContext, Source, Worker};
 
 /// The commits of a range, as revisions to walk from and to stop at.
@@ -93,12 +98,22 @@ impl Source for RangeSource {
         let spec = RangeSpec::parse(&repo, &self.range)
             .with_context(|| format!("--range `{}`", self.range))?;
         let mut worker = Worker::default();
-        for oid in spec.commits(&repo)? {
+        let commits = spec.commits(&repo)?;
+        for &oid in &commits {
             if let Err(err) = scan_commit(ctx, &mut worker, &repo, oid) {
                 ctx.collector
                     .error(&format!("commit {oid}"), &format!("{err:#}"));
             }
         }
+        // The annotated tags of the range's commits: a release pushed with its tag.
+        let in_range: OidSet = commits.iter().copied().collect();
+        super::tags::scan_tags(
+            ctx,
+            &repo,
+            &super::tags::ref_targets(&repo),
+            &mut OidSet::default(),
+            &|commit| commit.is_some_and(|c| in_range.contains(&c)),
+        );
         Ok(())
     }
 }
@@ -112,6 +127,14 @@ pub fn scan_commit(
 ) -> anyhow::Result<()> {
     let commit = repo.find_commit(oid)?;
     let info = Arc::new(commit_info(&commit));
+    // The message is all new with its commit: no added-lines filter.
+    scan_message(
+        ctx,
+        worker,
+        commit.message_bytes(),
+        &MessageOf::Commit,
+        || Some(Arc::clone(&info)),
+    );
     let tree = commit.tree()?;
     let parents = commit
         .parents()
