@@ -15,6 +15,7 @@ use crate::cli::{CommonArgs, Format, ScanArgs};
 use crate::config::{Config, CONFIG_FILE};
 use crate::range_base::RangeBase;
 use crate::rules::RuleSet;
+use crate::sources::message::TextsSource;
 use crate::suppress::Suppressor;
 
 /// What a scan reads.
@@ -37,6 +38,11 @@ pub enum Target {
         repo: PathBuf,
         range: String,
     },
+    /// A proposed commit message (`--commit-msg`), in the repository at `repo`.
+    CommitMsg {
+        file: PathBuf,
+        repo: PathBuf,
+    },
 }
 
 impl Target {
@@ -53,9 +59,10 @@ impl Target {
                 }
             }
             Target::Stdin => std::env::current_dir().ok()?,
-            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
-                repo.clone()
-            }
+            Target::Staged { repo }
+            | Target::History { repo, .. }
+            | Target::Range { repo, .. }
+            | Target::CommitMsg { repo, .. } => repo.clone(),
         };
         let scanned = if scanned.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -77,9 +84,10 @@ impl Target {
     pub fn paths_base(&self) -> PathBuf {
         let cwd = std::env::current_dir().unwrap_or_default();
         match self {
-            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
-                repo_root(repo).unwrap_or(cwd)
-            }
+            Target::Staged { repo }
+            | Target::History { repo, .. }
+            | Target::Range { repo, .. }
+            | Target::CommitMsg { repo, .. } => repo_root(repo).unwrap_or(cwd),
             Target::Paths { .. } | Target::Stdin => cwd,
         }
     }
@@ -90,7 +98,7 @@ impl Target {
     pub fn is_partial(&self) -> bool {
         matches!(
             self,
-            Target::Staged { .. } | Target::Range { .. } | Target::Stdin
+            Target::Staged { .. } | Target::Range { .. } | Target::Stdin | Target::CommitMsg { .. }
         )
     }
 }
@@ -128,7 +136,7 @@ pub struct SourceContext {
     /// Findings' paths are already relative to `root` (git sources); otherwise they
     /// are as the user named them, relative to the current folder or absolute.
     pub paths_relative_to_root: bool,
-    /// `files`, `stdin`, `staged`, `history` or `range`.
+    /// `files`, `stdin`, `staged`, `history`, `range` or `commit-msg`.
     pub kind: &'static str,
 }
 
@@ -142,6 +150,7 @@ impl SourceContext {
             Target::Staged { .. } => ("staged", true),
             Target::History { .. } => ("history", true),
             Target::Range { .. } => ("range", true),
+            Target::CommitMsg { .. } => ("commit-msg", true),
         };
         let root = config_dir
             .map(|dir| dir.canonicalize().unwrap_or(dir))
@@ -170,6 +179,9 @@ pub struct ScanSettings {
     pub exit_code: u8,
     pub no_git: bool,
     pub follow: bool,
+    /// Texts scanned besides the target, under the same settings (a pull request's
+    /// title and body, for the Action).
+    pub messages: TextsSource,
 }
 
 impl ScanSettings {
@@ -234,6 +246,7 @@ impl ScanSettings {
             exit_code: args.common.exit_code,
             no_git: args.no_git,
             follow: args.follow,
+            messages: TextsSource::default(),
         })
     }
 }
@@ -249,6 +262,14 @@ fn resolve_target(args: &ScanArgs) -> anyhow::Result<Target> {
             ),
         }
     };
+    if let Some(file) = &args.commit_msg {
+        // The hook runs at the top of the work tree; the message file may lie
+        // anywhere (`.git/COMMIT_EDITMSG`, a worktree's git folder).
+        return Ok(Target::CommitMsg {
+            file: file.clone(),
+            repo: single_repo("--commit-msg")?,
+        });
+    }
     if args.staged {
         return Ok(Target::Staged {
             repo: single_repo("--staged")?,

@@ -153,18 +153,20 @@ fn write_summary(
 ) -> io::Result<()> {
     let s = &report.stats;
     let active = report.active().count();
-    let mut scanned = if s.blobs > 0 || (s.files == 0 && s.messages > 0) {
-        format!("{} blobs", s.blobs)
-    } else {
-        format!("{} {}", s.files, plural(s.files, "file", "files"))
-    };
+    let mut parts = Vec::new();
+    if s.blobs > 0 {
+        parts.push(format!("{} blobs", s.blobs));
+    } else if s.files > 0 || s.messages == 0 {
+        parts.push(format!("{} {}", s.files, plural(s.files, "file", "files")));
+    }
     if s.messages > 0 {
-        scanned.push_str(&format!(
-            " and {} {}",
+        parts.push(format!(
+            "{} {}",
             s.messages,
             plural(s.messages, "message", "messages")
         ));
     }
+    let scanned = parts.join(" and ");
     let volume = format!("{scanned}, {} in {} ms", human_bytes(s.bytes), s.elapsed_ms);
     if active == 0 {
         writeln!(
