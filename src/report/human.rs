@@ -109,7 +109,7 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             out,
             "      line:    {}{}{}",
             p.dim.render(),
-            quote::text(&f.context),
+            quote::text(&redact_neighbours(&f.context, f, report.findings)),
             p.dim.render_reset()
         )?;
     }
@@ -143,6 +143,36 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         writeln!(out, "      fix:     {remove}, and {rotate}")?;
     }
     Ok(())
+}
+
+/// The context of `f` with every secret found on the same line redacted too: its
+/// own is, but the same key written twice on a line, or a second key beside it (a
+/// command pasted into a message), would show whole.
+/// `findings` are in report order (path, then line), so those of one line are
+/// found by bisection.
+fn redact_neighbours(context: &str, f: &Finding, findings: &[Finding]) -> String {
+    fn key(g: &Finding) -> (&str, u64) {
+        (g.location.path.as_str(), g.location.line)
+    }
+    let start = findings.partition_point(|g| key(g) < key(f));
+    let end = findings.partition_point(|g| key(g) <= key(f));
+    let same_line = findings.get(start..end).unwrap_or_default().iter().filter(|g| {
+        g.commit.as_ref().map(|c| &c.id) == f.commit.as_ref().map(|c| &c.id)
+    });
+    let mut out = context.to_string();
+    let mut secrets: Vec<&str> = std::iter::once(f.secret.as_str())
+        .chain(same_line.map(|g| g.secret.as_str()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    // Longer first, so that a secret holding another is redacted whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, &crate::finding::redact(secret));
+        }
+    }
+    out
 }
 
 fn write_summary(
