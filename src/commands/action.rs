@@ -127,7 +127,10 @@ pub fn plan(event: &str, payload: &Value, exists: &dyn Fn(&str) -> bool) -> anyh
 /// pull request's title (and body, if the repository says so), are in its range and
 /// scanned with their messages.
 pub fn pull_request_texts(event: &str, payload: &Value) -> Vec<(MessageOf, String)> {
-    if !matches!(event, "pull_request" | "pull_request_target" | "merge_group") {
+    if !matches!(
+        event,
+        "pull_request" | "pull_request_target" | "merge_group"
+    ) {
         return Vec::new();
     }
     [

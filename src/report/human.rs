@@ -134,7 +134,9 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             None => "revoke and rotate it with its provider".into(),
         };
         let remove = match &f.message {
-            None => "remove it from the code, load it from an environment variable or a secret manager",
+            None => {
+                "remove it from the code, load it from an environment variable or a secret manager"
+            }
             Some(crate::finding::MessageOf::Commit | crate::finding::MessageOf::Tag(_)) => {
                 "take it out of the message (a pushed message changes only by rewriting history)"
             }
@@ -156,9 +158,11 @@ fn redact_neighbours(context: &str, f: &Finding, findings: &[Finding]) -> String
     }
     let start = findings.partition_point(|g| key(g) < key(f));
     let end = findings.partition_point(|g| key(g) <= key(f));
-    let same_line = findings.get(start..end).unwrap_or_default().iter().filter(|g| {
-        g.commit.as_ref().map(|c| &c.id) == f.commit.as_ref().map(|c| &c.id)
-    });
+    let same_line = findings
+        .get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .filter(|g| g.commit.as_ref().map(|c| &c.id) == f.commit.as_ref().map(|c| &c.id));
     let mut out = context.to_string();
     let mut secrets: Vec<&str> = std::iter::once(f.secret.as_str())
         .chain(same_line.map(|g| g.secret.as_str()))

@@ -157,7 +157,8 @@ fn auto_char(message: &[u8]) -> u8 {
 mod tests {
     use super::*;
 
-    const EDITED: &str = "Fix the thing\n\nbody line\n# Please enter the commit message\n# comment\n";
+    const EDITED: &str =
+        "Fix the thing\n\nbody line\n# Please enter the commit message\n# comment\n";
 
     /// With an editor, comment lines are blanked and line numbers kept; without one
     /// (`git commit -m`), git keeps them and so does the scan.
@@ -174,7 +175,11 @@ mod tests {
         assert_eq!(typed.apply(EDITED.as_bytes()), EDITED.as_bytes());
         for mode in ["verbatim", "whitespace"] {
             let cleanup = Cleanup::of(Some(mode), true, None, EDITED.as_bytes());
-            assert_eq!(cleanup.apply(EDITED.as_bytes()), EDITED.as_bytes(), "{mode}");
+            assert_eq!(
+                cleanup.apply(EDITED.as_bytes()),
+                EDITED.as_bytes(),
+                "{mode}"
+            );
         }
         let strip = Cleanup::of(Some("strip"), false, None, EDITED.as_bytes());
         assert!(!strip.apply(EDITED.as_bytes()).contains(&b'#'));

@@ -14,6 +14,7 @@ mod hostile;
 mod hostile_git;
 mod install;
 mod merge_check;
+mod messages;
 mod robust;
 mod rules;
 mod sarif;
