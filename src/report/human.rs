@@ -189,7 +189,7 @@ fn write_summary(
     let active = report.active().count();
     let mut parts = Vec::new();
     if s.blobs > 0 {
-        parts.push(format!("{} blobs", s.blobs));
+        parts.push(format!("{} {}", s.blobs, plural(s.blobs, "blob", "blobs")));
     } else if s.files > 0 || s.messages == 0 {
         parts.push(format!("{} {}", s.files, plural(s.files, "file", "files")));
     }
