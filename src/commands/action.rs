@@ -123,9 +123,8 @@ pub fn plan(event: &str, payload: &Value, exists: &dyn Fn(&str) -> bool) -> anyh
 
 /// The pull request text an event carries, to scan beside the code: the title and
 /// body of a `pull_request` or `pull_request_target` event. A `merge_group` payload
-/// names no pull request; the queue's commits, whose messages GitHub writes from the
-/// pull request's title (and body, if the repository says so), are in its range and
-/// scanned with their messages.
+/// names no pull request; the queue's commits, whose messages GitHub builds from the
+/// pull request, are in its range and scanned with their messages.
 pub fn pull_request_texts(event: &str, payload: &Value) -> Vec<(MessageOf, String)> {
     if !matches!(
         event,
