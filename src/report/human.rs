@@ -133,14 +133,17 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             Some(url) => format!("revoke and rotate it at {}", quote::text(url)),
             None => "revoke and rotate it with its provider".into(),
         };
-        let remove = match &f.message {
-            None => {
+        use crate::finding::MessageOf;
+        let remove = match (&f.message, &f.commit) {
+            (None, _) => {
                 "remove it from the code, load it from an environment variable or a secret manager"
             }
-            Some(crate::finding::MessageOf::Commit | crate::finding::MessageOf::Tag(_)) => {
+            // A message being committed (`--commit-msg`) is still easy to change.
+            (Some(MessageOf::Commit), None) => "take it out of the message",
+            (Some(MessageOf::Commit | MessageOf::Tag(_)), _) => {
                 "take it out of the message (a pushed message changes only by rewriting history)"
             }
-            Some(_) => "edit it out of the pull request",
+            (Some(_), _) => "edit it out of the pull request",
         };
         writeln!(out, "      fix:     {remove}, and {rotate}")?;
     }
