@@ -509,6 +509,20 @@ mod tests {
         ));
     }
 
+    /// Pull request events give the title and the body that are there (a body left
+    /// empty is `null`); other events give none.
+    #[test]
+    fn pull_request_texts_come_from_pull_request_events() {
+        let payload = json!({"pull_request": {"title": "Add it", "body": null}});
+        let texts = pull_request_texts("pull_request_target", &payload);
+        assert_eq!(
+            texts,
+            vec![(MessageOf::PullRequestTitle, "Add it".to_string())]
+        );
+        assert!(pull_request_texts("push", &payload).is_empty());
+        assert!(pull_request_texts("merge_group", &json!({"merge_group": {}})).is_empty());
+    }
+
     /// Scheduled and manual runs scan the whole history.
     #[test]
     fn schedule_and_dispatch_scan_everything() {

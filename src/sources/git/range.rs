@@ -2,9 +2,10 @@
 //!
 //! Each such commit is compared with its parents and only the lines it adds count,
 //! each finding carrying that commit. Its message is new with it and scanned whole,
-//! as are the messages of annotated tags that name a commit of the range. A merge adds what is new against every parent
-//! (its own conflict resolutions and edits), not what one side already brought: that
-//! side's commits are in the range themselves, or already in `A`. The result is a
+//! as are the messages of annotated tags that name a commit of the range. A merge
+//! adds what is new against every parent (its own conflict resolutions and edits),
+//! not what one side already brought: that side's commits are in the range
+//! themselves, or already in `A`. The result is a
 //! function of the repository and the range alone; the configuration and baseline a
 //! range scan runs with (those of `A`) are chosen above this module.
 //!
