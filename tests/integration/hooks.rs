@@ -355,8 +355,9 @@ fn a_kept_pre_push_hook_still_gets_its_input() {
 
 /// The installed commit-msg hook blocks a `git commit -m` whose message holds a key,
 /// with the same words as a staged key (where, what, how to fix, how to mark a false
-/// positive), and never shows the key whole; a clean message goes through. A key in
-/// a comment line of an edited message is dropped by git, so it passes.
+/// positive), and never shows the key whole; a clean message goes through. A key on
+/// a `#` line of `git commit -m` is kept by git and blocked; one in a comment line of
+/// an edited message is dropped by git, so it passes.
 #[test]
 fn the_commit_msg_hook_blocks_a_key_in_the_message() {
     let env = TestEnv::git_repo();
@@ -405,6 +406,20 @@ fn the_commit_msg_hook_blocks_a_key_in_the_message() {
     assert!(
         out.status.success(),
         "a clean commit failed: {}",
+        text(&out)
+    );
+
+    // `git commit -m` keeps `#` lines (no editor: git tells the hook `GIT_EDITOR=:`),
+    // so a key on one is blocked.
+    env.write("other.txt", "other\n");
+    env.git(&["add", "other.txt"]);
+    let out = git_try(
+        env.path(),
+        &["commit", "-q", "-m", &format!("Subject\n\n# {key}")],
+    );
+    assert!(
+        !out.status.success(),
+        "a kept `#` line went through: {}",
         text(&out)
     );
 
