@@ -594,3 +594,43 @@ fn the_pre_commit_framework_runs_the_commit_msg_stage() {
     assert!(text(&out).contains("<commit message>"), "{}", text(&out));
     assert_eq!(repo.git(&["rev-list", "--count", "HEAD"]).trim(), "2");
 }
+
+/// The pre-push hook scans a pushed annotated tag's message, even when the commit it
+/// tags was pushed before; a clean tag goes through.
+#[test]
+fn the_pre_push_hook_blocks_a_tag_whose_message_holds_a_key() {
+    let env = TestEnv::git_repo();
+    let remote = TestEnv::new();
+    git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = remote.path().to_str().expect("a UTF-8 path").to_string();
+    env.git(&["remote", "add", "origin", &url]);
+    env.keygate()
+        .args(["install", "--pre-push"])
+        .assert()
+        .code(0);
+    env.write("README.md", "hello\n");
+    env.commit_all("clean");
+    let out = git_try(env.path(), &["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "a clean push failed: {}", text(&out));
+
+    let key = keys::openai_project(39);
+    env.git(&[
+        "tag",
+        "-a",
+        "v1",
+        "-m",
+        &format!("Release\n\ndemo key {key}"),
+    ]);
+    let out = git_try(env.path(), &["push", "-q", "origin", "v1"]);
+    assert!(
+        !out.status.success(),
+        "the tag went through: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("<tag message>"), "{}", text(&out));
+    assert!(!text(&out).contains(&key), "{}", text(&out));
+
+    env.git(&["tag", "-a", "v2", "-m", "Release 2"]);
+    let out = git_try(env.path(), &["push", "-q", "origin", "v2"]);
+    assert!(out.status.success(), "a clean tag failed: {}", text(&out));
+}

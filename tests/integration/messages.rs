@@ -159,8 +159,9 @@ fn history_with_rev_scans_the_messages_it_walks() {
     assert_eq!(kinds, ["commit", "tag"], "{doc:#}");
 }
 
-/// `--range A..B` scans the messages of the commits in the range and of the tags on
-/// them; a message (commit or tag) outside the range is not reported.
+/// `--range A..B` scans the messages of the commits in the range, of the tags on
+/// them and of a tag it names; a message (commit or tag) outside the range is not
+/// reported.
 #[test]
 fn range_finds_keys_in_the_messages_it_introduces() {
     let env = TestEnv::git_repo();
@@ -200,6 +201,16 @@ fn range_finds_keys_in_the_messages_it_introduces() {
     assert_eq!(found[1]["tag"]["name"], "v1");
     assert_eq!(found[1]["commit"]["id"], head.as_str());
     assert_eq!(doc["stats"]["messages"], 3, "{doc:#}");
+
+    // A tag named as the range's tip (as the pre-push hook names a pushed tag) is
+    // scanned even when its commit is not in the range.
+    let (code, doc) = scan_json(&env, &["--range", &format!("{head}..v1")]);
+    assert_eq!(code, 1, "{doc:#}");
+    let found = in_messages(&doc);
+    assert_eq!(found.len(), 1, "{doc:#}");
+    assert_eq!(found[0]["tag"]["name"], "v1");
+    let (code, doc) = scan_json(&env, &["--range", &format!("{head}..{head}")]);
+    assert_eq!(code, 0, "{doc:#}");
 }
 
 /// Inline allow markers in a message count; `[allow] secrets` and `[allow]

@@ -2,10 +2,10 @@
 //!
 //! Each such commit is compared with its parents and only the lines it adds count,
 //! each finding carrying that commit. Its message is new with it and scanned whole,
-//! as are the messages of annotated tags that name a commit of the range. A merge
-//! adds what is new against every parent (its own conflict resolutions and edits),
-//! not what one side already brought: that side's commits are in the range
-//! themselves, or already in `A`. The result is a
+//! as are the messages of annotated tags that name a commit of the range or that the
+//! range names itself (a pushed tag). A merge adds what is new against every parent
+//! (its own conflict resolutions and edits), not what one side already brought: that
+//! side's commits are in the range themselves, or already in `A`. The result is a
 //! function of the repository and the range alone; the configuration and baseline a
 //! range scan runs with (those of `A`) are chosen above this module.
 //!
@@ -32,6 +32,9 @@ use crate::sources::{ScanContext, Source, Worker};
 pub struct RangeSpec {
     pub include: Vec<Oid>,
     pub exclude: Vec<Oid>,
+    /// Annotated tags named as tips (the pre-push hook names a pushed tag so): their
+    /// messages are scanned whatever commit they tag, as the push publishes them.
+    pub tags: Vec<Oid>,
 }
 
 impl RangeSpec {
@@ -46,12 +49,14 @@ impl RangeSpec {
                 if !from.is_empty() && !is_null_id(from) {
                     spec.exclude.push(resolve(repo, from)?);
                 }
-                spec.include
-                    .push(resolve(repo, if to.is_empty() { "HEAD" } else { to })?);
+                let to = if to.is_empty() { "HEAD" } else { to };
+                spec.include.push(resolve(repo, to)?);
+                spec.tags.extend(named_tag(repo, to));
             } else if let Some(hidden) = word.strip_prefix('^') {
                 spec.exclude.push(resolve(repo, hidden)?);
             } else {
                 spec.include.push(resolve(repo, word)?);
+                spec.tags.extend(named_tag(repo, word));
             }
         }
         if spec.include.is_empty() {
@@ -73,6 +78,12 @@ impl RangeSpec {
         walk.collect::<Result<Vec<_>, _>>()
             .context("cannot walk the commits of the range")
     }
+}
+
+/// The annotated tag object `rev` names, if it names one.
+fn named_tag(repo: &Repository, rev: &str) -> Option<Oid> {
+    let object = repo.revparse_single(rev).ok()?;
+    (object.kind() == Some(git2::ObjectType::Tag)).then(|| object.id())
 }
 
 /// A revision, peeled to the commit it names.
@@ -106,13 +117,16 @@ impl Source for RangeSource {
                     .error(&format!("commit {oid}"), &format!("{err:#}"));
             }
         }
-        // The annotated tags of the range's commits: a release pushed with its tag.
+        // The tags the range names, then those on its commits: a release pushed
+        // with its tag.
+        let mut seen = OidSet::default();
+        super::tags::scan_tags(ctx, &repo, &spec.tags, &mut seen, &|_| true);
         let in_range: OidSet = commits.iter().copied().collect();
         super::tags::scan_tags(
             ctx,
             &repo,
             &super::tags::ref_targets(&repo),
-            &mut OidSet::default(),
+            &mut seen,
             &|commit| commit.is_some_and(|c| in_range.contains(&c)),
         );
         Ok(())
