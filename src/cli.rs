@@ -21,7 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Scan files, folders, standard input, staged changes, a git history or a range.
     Scan(ScanArgs),
-    /// Write git hooks that run keygate before each commit (and push).
+    /// Write git hooks that run keygate before each commit, on its message (and
+    /// before each push).
     Install(InstallArgs),
     /// List the rules, or check each against its own examples.
     Rules(RulesArgs),
@@ -65,6 +66,16 @@ pub struct ScanArgs {
     /// Scan standard input.
     #[arg(long, conflicts_with_all = ["staged", "history", "range"])]
     pub stdin: bool,
+
+    /// Scan a proposed commit message, as git's `commit-msg` hook receives it: the
+    /// lines git's cleanup drops (comments, everything below the scissors line) are
+    /// left out.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["stdin", "staged", "history", "range"]
+    )]
+    pub commit_msg: Option<PathBuf>,
 
     /// Scan what `git commit` would add: the index against HEAD, added lines only.
     #[arg(long, conflicts_with_all = ["history", "range"])]
@@ -235,7 +246,8 @@ pub struct RevokeArgs {
 pub struct InstallArgs {
     /// The repository (default: the one around the current folder).
     pub repo: Option<PathBuf>,
-    /// Also install a pre-push hook that scans the pushed commits.
+    /// Also install a pre-push hook that scans the pushed commits (and their
+    /// messages).
     #[arg(long)]
     pub pre_push: bool,
     /// Replace a hook keygate did not write (the old one is kept and still run).

@@ -20,6 +20,7 @@ pub struct Counters {
     pub files: AtomicU64,
     pub bytes: AtomicU64,
     pub blobs: AtomicU64,
+    pub messages: AtomicU64,
     pub suppressed: AtomicU64,
     pub errors: AtomicU64,
     pub skipped: AtomicU64,
@@ -34,6 +35,9 @@ pub struct Stats {
     pub files: u64,
     pub bytes: u64,
     pub blobs: u64,
+    /// Commit, tag and pull request messages scanned (omitted when none).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub messages: u64,
     pub elapsed_ms: u64,
     pub suppressed: u64,
     pub errors: u64,
@@ -139,6 +143,12 @@ impl Collector {
         self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Counts a message scanned (commit, tag, pull request); its bytes count too.
+    pub fn add_message(&self, bytes: u64) {
+        self.counters.messages.fetch_add(1, Ordering::Relaxed);
+        self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     pub fn add_blob(&self, bytes: u64) {
         self.counters.blobs.fetch_add(1, Ordering::Relaxed);
         self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
@@ -157,6 +167,7 @@ impl Collector {
             files: c.files.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
             blobs: c.blobs.load(Ordering::Relaxed),
+            messages: c.messages.load(Ordering::Relaxed),
             elapsed_ms,
             suppressed: c.suppressed.load(Ordering::Relaxed),
             errors: c.errors.load(Ordering::Relaxed),

@@ -25,6 +25,72 @@ pub struct CommitInfo {
     pub summary: String,
 }
 
+/// An annotated tag whose message holds a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TagInfo {
+    /// The tag's name, without `refs/tags/`.
+    pub name: String,
+    /// The tag object's id.
+    pub id: String,
+}
+
+/// Text that is not a file: a message that git or GitHub keeps beside the code. A
+/// finding in one has the message's [`MessageOf::path`] for its path, and lines and
+/// columns inside the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MessageOf {
+    /// A commit's message (or, for `--commit-msg`, the message of the commit being
+    /// made).
+    Commit,
+    /// An annotated tag's message; the finding's commit is the one it tags.
+    Tag(Arc<TagInfo>),
+    /// A pull request's title, from the Action's event payload.
+    PullRequestTitle,
+    /// A pull request's description.
+    PullRequestBody,
+}
+
+impl MessageOf {
+    /// The path findings in such a message show: no file can be named so in a
+    /// report, as a path that starts with `<` is not one git or a folder scan gives
+    /// unquoted.
+    pub fn path(&self) -> &'static str {
+        match self {
+            MessageOf::Commit => "<commit message>",
+            MessageOf::Tag(_) => "<tag message>",
+            MessageOf::PullRequestTitle => "<pull request title>",
+            MessageOf::PullRequestBody => "<pull request body>",
+        }
+    }
+
+    /// The kind as JSON and SARIF name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MessageOf::Commit => "commit",
+            MessageOf::Tag(_) => "tag",
+            MessageOf::PullRequestTitle => "pull_request_title",
+            MessageOf::PullRequestBody => "pull_request_body",
+        }
+    }
+
+    /// How a sentence names it: `the message of`, `the pull request body`.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            MessageOf::Commit => "a commit message",
+            MessageOf::Tag(_) => "a tag message",
+            MessageOf::PullRequestTitle => "the pull request title",
+            MessageOf::PullRequestBody => "the pull request body",
+        }
+    }
+
+    pub fn tag(&self) -> Option<&TagInfo> {
+        match self {
+            MessageOf::Tag(tag) => Some(tag),
+            _ => None,
+        }
+    }
+}
+
 /// Where a finding sits. Lines and columns are 1-based; columns count characters
 /// (Unicode code points, or bytes where the text is not UTF-8); `end_column` is the
 /// column just past the secret, as in SARIF regions.
@@ -132,6 +198,9 @@ pub struct Finding {
     pub decoded: Vec<Layer>,
     /// What the provider said of the key; `None` without `--validate`.
     pub validation: Option<Validation>,
+    /// The message that holds the secret, when it is in one rather than in a file.
+    #[serde(skip)]
+    pub message: Option<MessageOf>,
 }
 
 impl Finding {
@@ -201,6 +270,7 @@ pub fn build(
         suppression: None,
         decoded: Vec::new(),
         validation: None,
+        message: None,
     }
 }
 

@@ -16,6 +16,7 @@ use crate::config::{Config, CONFIG_FILE};
 use crate::finding::Status;
 use crate::range_base::RangeBase;
 use crate::rules::RuleSet;
+use crate::sources::message::TextsSource;
 use crate::suppress::Suppressor;
 use crate::validate::{Endpoints, ValidateSettings};
 
@@ -39,6 +40,11 @@ pub enum Target {
         repo: PathBuf,
         range: String,
     },
+    /// A proposed commit message (`--commit-msg`), in the repository at `repo`.
+    CommitMsg {
+        file: PathBuf,
+        repo: PathBuf,
+    },
 }
 
 impl Target {
@@ -55,9 +61,10 @@ impl Target {
                 }
             }
             Target::Stdin => std::env::current_dir().ok()?,
-            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
-                repo.clone()
-            }
+            Target::Staged { repo }
+            | Target::History { repo, .. }
+            | Target::Range { repo, .. }
+            | Target::CommitMsg { repo, .. } => repo.clone(),
         };
         let scanned = if scanned.as_os_str().is_empty() {
             PathBuf::from(".")
@@ -79,9 +86,10 @@ impl Target {
     pub fn paths_base(&self) -> PathBuf {
         let cwd = std::env::current_dir().unwrap_or_default();
         match self {
-            Target::Staged { repo } | Target::History { repo, .. } | Target::Range { repo, .. } => {
-                repo_root(repo).unwrap_or(cwd)
-            }
+            Target::Staged { repo }
+            | Target::History { repo, .. }
+            | Target::Range { repo, .. }
+            | Target::CommitMsg { repo, .. } => repo_root(repo).unwrap_or(cwd),
             Target::Paths { .. } | Target::Stdin => cwd,
         }
     }
@@ -92,7 +100,7 @@ impl Target {
     pub fn is_partial(&self) -> bool {
         matches!(
             self,
-            Target::Staged { .. } | Target::Range { .. } | Target::Stdin
+            Target::Staged { .. } | Target::Range { .. } | Target::Stdin | Target::CommitMsg { .. }
         )
     }
 }
@@ -130,7 +138,7 @@ pub struct SourceContext {
     /// Findings' paths are already relative to `root` (git sources); otherwise they
     /// are as the user named them, relative to the current folder or absolute.
     pub paths_relative_to_root: bool,
-    /// `files`, `stdin`, `staged`, `history` or `range`.
+    /// `files`, `stdin`, `staged`, `history`, `range` or `commit-msg`.
     pub kind: &'static str,
 }
 
@@ -144,6 +152,7 @@ impl SourceContext {
             Target::Staged { .. } => ("staged", true),
             Target::History { .. } => ("history", true),
             Target::Range { .. } => ("range", true),
+            Target::CommitMsg { .. } => ("commit-msg", true),
         };
         let root = config_dir
             .map(|dir| dir.canonicalize().unwrap_or(dir))
@@ -177,6 +186,9 @@ pub struct ScanSettings {
     pub validation: Option<crate::validate::ValidateSettings>,
     /// `--status`: the statuses kept; empty keeps every finding.
     pub status_filter: Vec<crate::finding::Status>,
+    /// Texts scanned besides the target, under the same settings (a pull request's
+    /// title and body, for the Action).
+    pub messages: TextsSource,
 }
 
 impl ScanSettings {
@@ -253,6 +265,7 @@ impl ScanSettings {
                     StatusArg::Unknown => Status::Unknown,
                 })
                 .collect(),
+            messages: TextsSource::default(),
         })
     }
 }
@@ -288,6 +301,14 @@ fn resolve_target(args: &ScanArgs) -> anyhow::Result<Target> {
             ),
         }
     };
+    if let Some(file) = &args.commit_msg {
+        // The hook runs at the top of the work tree; the message file may lie
+        // anywhere (`.git/COMMIT_EDITMSG`, a worktree's git folder).
+        return Ok(Target::CommitMsg {
+            file: file.clone(),
+            repo: single_repo("--commit-msg")?,
+        });
+    }
     if args.staged {
         return Ok(Target::Staged {
             repo: single_repo("--staged")?,

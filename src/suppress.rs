@@ -261,17 +261,23 @@ impl Suppressor {
                 .is_some_and(|inner| self.path_allowed(inner))
                 || (finding.location.member.is_some() && self.path_allowed(finding.location.file()))
         };
-        if self.path_allowed(&finding.location.path)
-            || member_allowed()
+        // `[allow] paths` names files: a message is none, and a glob such as `**`
+        // must not hide the keys people paste into commit messages.
+        let in_file = finding.message.is_none();
+        let path_allowed = || {
+            self.path_allowed(&finding.location.path)
+                || member_allowed()
+                || self
+                    .rule_examples
+                    .as_ref()
+                    .is_some_and(|e| e.allows(&finding.location.path, &finding.secret))
+        };
+        if (in_file && path_allowed())
             || self.secrets.contains(&finding.secret)
             || self
                 .regexes
                 .iter()
                 .any(|re| re.is_match(finding.secret.as_bytes()))
-            || self
-                .rule_examples
-                .as_ref()
-                .is_some_and(|e| e.allows(&finding.location.path, &finding.secret))
         {
             return Some(Suppression::Config);
         }

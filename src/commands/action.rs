@@ -9,7 +9,8 @@
 //! `GITHUB_STEP_SUMMARY`, `::error` annotations, and the step outputs `findings`,
 //! `sarif` and `range` to `GITHUB_OUTPUT`. Configuration and baseline come from the
 //! range's base (the `--range` scan's rule), so a pull request cannot allow its own
-//! leak.
+//! leak. For a pull request it also scans the title and body the payload holds
+//! ([`pull_request_texts`]); a key there fails the job like one in the code.
 
 use std::fmt::Write as _;
 use std::fs::OpenOptions;
@@ -23,7 +24,7 @@ use serde_json::Value;
 use crate::cli::{ActionArgs, Cli, Command, Format, ScanArgs};
 use crate::collect::Stats;
 use crate::commands::scan::{self, ScanOutput};
-use crate::finding::{redact, Finding};
+use crate::finding::{redact, Finding, MessageOf};
 use crate::report::{sarif, Report};
 use crate::rules::RuleSet;
 use crate::settings::{OutputSettings, ScanSettings, SourceContext};
@@ -120,6 +121,26 @@ pub fn plan(event: &str, payload: &Value, exists: &dyn Fn(&str) -> bool) -> anyh
     }
 }
 
+/// The pull request text an event carries, to scan beside the code: the title and
+/// body of a `pull_request` or `pull_request_target` event. A `merge_group` payload
+/// names no pull request; the queue's commits, whose messages GitHub builds from the
+/// pull request, are in its range and scanned with their messages.
+pub fn pull_request_texts(event: &str, payload: &Value) -> Vec<(MessageOf, String)> {
+    if !matches!(
+        event,
+        "pull_request" | "pull_request_target" | "merge_group"
+    ) {
+        return Vec::new();
+    }
+    [
+        (MessageOf::PullRequestTitle, "/pull_request/title"),
+        (MessageOf::PullRequestBody, "/pull_request/body"),
+    ]
+    .into_iter()
+    .filter_map(|(of, pointer)| field(payload, pointer).map(|text| (of, text.to_string())))
+    .collect()
+}
+
 /// The event GitHub describes in the environment (empty outside Actions).
 fn read_event() -> anyhow::Result<(String, Value)> {
     let name = std::env::var("GITHUB_EVENT_NAME").unwrap_or_default();
@@ -143,10 +164,21 @@ pub fn run(args: &ActionArgs) -> anyhow::Result<Outcome> {
         .or_else(|| std::env::var_os("GITHUB_WORKSPACE").map(PathBuf::from))
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or_else(|| PathBuf::from("."));
-    let plan = match args.range.as_deref().map(str::trim) {
-        Some(range) if !range.is_empty() => Plan::Range(range.to_string()),
-        _ => {
-            let (event, payload) = read_event()?;
+    let explicit = args
+        .range
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    // With `--range`, the event matters only for its pull request's text, so a
+    // payload that cannot be read does not stop the scan.
+    let (event, payload) = match explicit {
+        Some(_) => read_event().unwrap_or_default(),
+        None => read_event()?,
+    };
+    let texts = pull_request_texts(&event, &payload);
+    let plan = match explicit {
+        Some(range) => Plan::Range(range.to_string()),
+        None => {
             let git = git2::Repository::discover(&repo)
                 .with_context(|| format!("`{}` is not a git repository", repo.display()))?;
             let exists = |rev: &str| {
@@ -177,7 +209,11 @@ pub fn run(args: &ActionArgs) -> anyhow::Result<Outcome> {
         }
     };
     println!("keygate: scanning {described}");
-    let settings = ScanSettings::resolve(&scan_args)?;
+    let mut settings = ScanSettings::resolve(&scan_args)?;
+    if !texts.is_empty() {
+        println!("keygate: and the pull request's title and body");
+    }
+    settings.messages.texts = texts;
     let mut output = settings.output.clone();
     let exit_code = settings.exit_code;
     let scanned = scan::execute(settings)?;
@@ -367,16 +403,22 @@ fn cell_text(text: &str) -> String {
 /// A workflow command that puts the finding on the file's line in the pull request.
 fn annotation(f: &Finding) -> String {
     let loc = &f.location;
-    let mut props = format!(
-        "file={},line={},endLine={}",
-        escape_property(&loc.path),
-        loc.line,
-        loc.end_line
-    );
-    if loc.line == loc.end_line {
-        let _ = write!(props, ",col={},endColumn={}", loc.column, loc.end_column);
+    let mut props = String::new();
+    // A message is no file of the checkout: its annotation stands on the run, and
+    // says where the key is in words.
+    if f.message.is_none() {
+        let _ = write!(
+            props,
+            "file={},line={},endLine={},",
+            escape_property(&loc.path),
+            loc.line,
+            loc.end_line
+        );
+        if loc.line == loc.end_line {
+            let _ = write!(props, "col={},endColumn={},", loc.column, loc.end_column);
+        }
     }
-    let _ = write!(props, ",title={}", escape_property(&f.rule_name));
+    let _ = write!(props, "title={}", escape_property(&f.rule_name));
     let mut message = format!(
         "{} `{}` ({}): revoke and rotate it, then load it from a secret store",
         f.rule_name,
@@ -388,6 +430,12 @@ fn annotation(f: &Finding) -> String {
     }
     if let Some(v) = &f.validation {
         let _ = write!(message, "; its provider says: {} ({})", v.status, v.detail);
+    }
+    if let Some(of) = &f.message {
+        let _ = write!(message, "; in {}, line {}", of.describe(), loc.line);
+        if let Some(tag) = of.tag() {
+            let _ = write!(message, " (tag {})", tag.name);
+        }
     }
     if let Some(commit) = &f.commit {
         let _ = write!(
@@ -467,6 +515,20 @@ mod tests {
             plan("push", &deleted, &all).unwrap(),
             Plan::Nothing(_)
         ));
+    }
+
+    /// Pull request events give the title and the body that are there (a body left
+    /// empty is `null`); other events give none.
+    #[test]
+    fn pull_request_texts_come_from_pull_request_events() {
+        let payload = json!({"pull_request": {"title": "Add it", "body": null}});
+        let texts = pull_request_texts("pull_request_target", &payload);
+        assert_eq!(
+            texts,
+            vec![(MessageOf::PullRequestTitle, "Add it".to_string())]
+        );
+        assert!(pull_request_texts("push", &payload).is_empty());
+        assert!(pull_request_texts("merge_group", &json!({"merge_group": {}})).is_empty());
     }
 
     /// Scheduled and manual runs scan the whole history.

@@ -171,6 +171,7 @@ fn partial_scan(target: &Target, baseline: &Path) -> Option<String> {
         Target::Staged { .. } => Some("staged changes".into()),
         Target::Range { range, .. } => Some(format!("the range `{range}`")),
         Target::Stdin => Some("standard input".into()),
+        Target::CommitMsg { .. } => Some("a commit message".into()),
         Target::History { revs, .. } if !revs.is_empty() => {
             Some(format!("the revisions `{}`", revs.join(" ")))
         }

@@ -1,4 +1,5 @@
-//! `keygate install`: git hooks that run keygate before each commit (and push).
+//! `keygate install`: git hooks that run keygate before each commit, on its message,
+//! and (with `--pre-push`) before each push.
 //!
 //! Hooks go where git looks for them: `core.hooksPath` when set (relative to the work
 //! tree, as git reads it), else the `hooks` folder of the common git directory, which
@@ -7,7 +8,9 @@
 //! beside ours (`NAME.pre-keygate`) and still run first, so installing keygate never
 //! silently drops a check a team relies on.
 //!
-//! The pre-commit hook runs `keygate scan --staged`. The pre-push hook reads git's
+//! The pre-commit hook runs `keygate scan --staged`; the commit-msg hook runs
+//! `keygate scan --commit-msg` on the message git hands it, and blocks the commit
+//! with the same words. The pre-push hook reads git's
 //! lines (`<local ref> <local sha> <remote ref> <remote sha>`) and scans exactly the
 //! pushed commits with `keygate scan --range`: `remote..local` for an update, and for
 //! a new branch the local commits that no ref of that remote already holds; a
@@ -35,7 +38,10 @@ pub fn run(args: &InstallArgs) -> anyhow::Result<Outcome> {
     let dir = hooks_dir(&repo)?;
     fs::create_dir_all(&dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let program = program_path();
-    let mut hooks = vec![("pre-commit", pre_commit_script(&program))];
+    let mut hooks = vec![
+        ("pre-commit", pre_commit_script(&program)),
+        ("commit-msg", commit_msg_script(&program)),
+    ];
     if args.pre_push {
         hooks.push(("pre-push", pre_push_script(&program)));
     }
@@ -144,12 +150,33 @@ fn pre_commit_script(program: &str) -> String {
 fi
 "$keygate" scan --staged
 status=$?
-if [ "$status" -eq 1 ]; then
+"#,
+    );
+    script.push_str(BLOCKED);
+    script
+}
+
+/// What the commit hooks say when they block a commit: the same for a key in the
+/// staged changes and one in the message.
+const BLOCKED: &str = r#"if [ "$status" -eq 1 ]; then
     echo "keygate: commit blocked. Remove the key, or mark a false positive with a \`keygate:allow\` comment on its line; \`git commit --no-verify\` skips this check." >&2
 fi
 exit "$status"
+"#;
+
+/// git runs `commit-msg` with the message file (`.git/COMMIT_EDITMSG`) as `$1`, from
+/// the top of the work tree, after a kept hook may have edited it.
+fn commit_msg_script(program: &str) -> String {
+    let mut script = preamble("commit-msg", "commits whose messages", program);
+    script.push_str(
+        r#"if [ -x "$kept" ]; then
+    "$kept" "$@" || exit $?
+fi
+"$keygate" scan --commit-msg "$1"
+status=$?
 "#,
     );
+    script.push_str(BLOCKED);
     script
 }
 
@@ -207,6 +234,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (name, script) in [
             ("pre-commit", pre_commit_script("/bin/keygate")),
+            ("commit-msg", commit_msg_script("/bin/keygate")),
             ("pre-push", pre_push_script("/bin/keygate")),
         ] {
             // The script starts with its interpreter, the marker is a line of its own, and

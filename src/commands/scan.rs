@@ -13,6 +13,7 @@ use crate::engine::Scanner;
 use crate::finding::{Finding, Suppression};
 use crate::report::{self, json, Report};
 use crate::settings::{OutputSettings, ScanSettings, Target};
+use crate::sources::commit_msg::CommitMsgSource;
 use crate::sources::fs::FsSource;
 use crate::sources::git::{HistorySource, RangeSource, StagedSource};
 use crate::sources::stdin::StdinSource;
@@ -78,6 +79,7 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
         follow,
         validation,
         status_filter,
+        messages,
         ..
     } = settings;
     // The keyword walk also finds where the decoding stage looks for disguised keys.
@@ -141,6 +143,14 @@ pub fn execute(settings: ScanSettings) -> anyhow::Result<ScanOutput> {
             range: range.clone(),
         }
         .scan(&ctx)?,
+        Target::CommitMsg { file, repo } => CommitMsgSource {
+            file: file.clone(),
+            repo: repo.clone(),
+        }
+        .scan(&ctx)?,
+    }
+    if !messages.texts.is_empty() {
+        messages.scan(&ctx)?;
     }
     let elapsed_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let baseline = collector.suppressor().baseline.as_ref().map(|b| b.usage());

@@ -340,10 +340,7 @@ fn decode_bytes(hay: &[u8], chars: &[u32]) -> Vec<u8> {
 /// Decodes `range` of `hay` as one base64 string of its own (a literal): the
 /// alphabet of either flavour, a length that is a multiple of four and at most two
 /// `=` at its end. Each decoded byte is mapped to the characters it came from.
-pub fn decode_padded(
-    hay: &[u8],
-    range: std::ops::Range<usize>,
-) -> Option<(Vec<u8>, Vec<(u32, u32)>)> {
+pub fn decode_padded(hay: &[u8], range: std::ops::Range<usize>) -> Option<Piece> {
     let text = &hay[range.clone()];
     let body = text
         .strip_suffix(b"==")
@@ -359,7 +356,12 @@ pub fn decode_padded(
     let spans = (0..bytes.len())
         .map(|k| (chars[8 * k / 6], chars[(8 * k + 7) / 6] + 1))
         .collect();
-    Some((bytes, spans))
+    Some(Piece {
+        under: None,
+        layer: Layer::Base64,
+        bytes,
+        spans,
+    })
 }
 
 /// Standard base64 with padding, for tests across the decoding stage.

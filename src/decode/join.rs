@@ -195,9 +195,9 @@ fn padded_pieces(hay: &[u8], parts: &[Range<usize>]) -> Option<Piece> {
     let mut piece = Piece::new(Layer::Join);
     piece.under = Some(Layer::Base64);
     for part in parts {
-        let (bytes, spans) = base64::decode_padded(hay, part.clone())?;
-        piece.bytes.extend(bytes);
-        piece.spans.extend(spans);
+        let decoded = base64::decode_padded(hay, part.clone())?;
+        piece.bytes.extend(decoded.bytes);
+        piece.spans.extend(decoded.spans);
     }
     (piece.bytes.len() >= MIN_DECODED && is_text(&piece.bytes)).then_some(piece)
 }

@@ -57,8 +57,9 @@ pub fn write(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let mut seen = std::collections::HashSet::new();
     for finding in findings {
         if current_path != Some(finding.location.path.as_str()) {
-            // A file with keys of two statuses shows up once for each.
-            if seen.insert(finding.location.path.as_str()) {
+            // A file with keys of two statuses shows up once for each; messages
+            // are counted apart.
+            if finding.message.is_none() && seen.insert(finding.location.path.as_str()) {
                 files += 1;
             }
         }
@@ -141,7 +142,7 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             out,
             "      line:    {}{}{}",
             p.dim.render(),
-            quote::text(&f.context),
+            quote::text(&redact_neighbours(&f.context, f, report.findings)),
             p.dim.render_reset()
         )?;
     }
@@ -156,17 +157,62 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
             quote::text(&commit.summary)
         )?;
     }
+    if let Some(tag) = f.message.as_ref().and_then(|m| m.tag()) {
+        let short = tag.id.get(..12).unwrap_or(&tag.id);
+        writeln!(out, "      tag:     {} ({short})", quote::text(&tag.name))?;
+    }
     if f.suppression.is_none() {
         let rotate = match &f.revoke_url {
             Some(url) => format!("revoke and rotate it at {}", quote::text(url)),
             None => "revoke and rotate it with its provider".into(),
         };
-        writeln!(
-            out,
-            "      fix:     remove it from the code, load it from an environment variable or a secret manager, and {rotate}"
-        )?;
+        use crate::finding::MessageOf;
+        let remove = match (&f.message, &f.commit) {
+            (None, _) => {
+                "remove it from the code, load it from an environment variable or a secret manager"
+            }
+            // A message being committed (`--commit-msg`) is still easy to change.
+            (Some(MessageOf::Commit), None) => "take it out of the message",
+            (Some(MessageOf::Commit | MessageOf::Tag(_)), _) => {
+                "take it out of the message (a pushed message changes only by rewriting history)"
+            }
+            (Some(_), _) => "edit it out of the pull request",
+        };
+        writeln!(out, "      fix:     {remove}, and {rotate}")?;
     }
     Ok(())
+}
+
+/// The context of `f` with every secret found on the same line redacted too: its
+/// own is, but the same key written twice on a line, or a second key beside it (a
+/// command pasted into a message), would show whole.
+/// `findings` are in report order (path, then line), so those of one line are
+/// found by bisection.
+fn redact_neighbours(context: &str, f: &Finding, findings: &[Finding]) -> String {
+    fn key(g: &Finding) -> (&str, u64) {
+        (g.location.path.as_str(), g.location.line)
+    }
+    let start = findings.partition_point(|g| key(g) < key(f));
+    let end = findings.partition_point(|g| key(g) <= key(f));
+    let same_line = findings
+        .get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .filter(|g| g.commit.as_ref().map(|c| &c.id) == f.commit.as_ref().map(|c| &c.id));
+    let mut out = context.to_string();
+    let mut secrets: Vec<&str> = std::iter::once(f.secret.as_str())
+        .chain(same_line.map(|g| g.secret.as_str()))
+        .filter(|s| !s.is_empty())
+        .collect();
+    // Longer first, so that a secret holding another is redacted whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, &crate::finding::redact(secret));
+        }
+    }
+    out
 }
 
 fn write_summary(
@@ -177,11 +223,20 @@ fn write_summary(
 ) -> io::Result<()> {
     let s = &report.stats;
     let active = report.active().count();
-    let scanned = if s.blobs > 0 {
-        format!("{} blobs", s.blobs)
-    } else {
-        format!("{} {}", s.files, plural(s.files, "file", "files"))
-    };
+    let mut parts = Vec::new();
+    if s.blobs > 0 {
+        parts.push(format!("{} {}", s.blobs, plural(s.blobs, "blob", "blobs")));
+    } else if s.files > 0 || s.messages == 0 {
+        parts.push(format!("{} {}", s.files, plural(s.files, "file", "files")));
+    }
+    if s.messages > 0 {
+        parts.push(format!(
+            "{} {}",
+            s.messages,
+            plural(s.messages, "message", "messages")
+        ));
+    }
+    let scanned = parts.join(" and ");
     let volume = format!("{scanned}, {} in {} ms", human_bytes(s.bytes), s.elapsed_ms);
     let live = report
         .active()
@@ -199,13 +254,29 @@ fn write_summary(
             p.good.render_reset()
         )?;
     } else {
+        let messages = report
+            .active()
+            .filter(|f| f.message.is_some())
+            .map(|f| (f.location.path.as_str(), f.commit.as_ref().map(|c| &c.id)))
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+        let mut places = Vec::new();
+        if files > 0 || messages == 0 {
+            places.push(format!("{files} {}", plural(files as u64, "file", "files")));
+        }
+        if messages > 0 {
+            places.push(format!(
+                "{messages} {}",
+                plural(messages as u64, "message", "messages")
+            ));
+        }
         writeln!(
             out,
-            "{}{active} {} found{} in {files} {} (scanned {volume})",
+            "{}{active} {} found{} in {} (scanned {volume})",
             p.bad.render(),
             plural(active as u64, "secret", "secrets"),
             p.bad.render_reset(),
-            plural(files as u64, "file", "files"),
+            places.join(" and "),
         )?;
         if live > 0 {
             writeln!(

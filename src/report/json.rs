@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::Report;
 use crate::collect::Stats;
 use crate::decode::Layer;
-use crate::finding::{CommitInfo, Finding, Suppression, Validation};
+use crate::finding::{CommitInfo, Finding, Suppression, TagInfo, Validation};
 use crate::rules::Severity;
 
 /// A finding as JSON shows it.
@@ -20,6 +20,15 @@ pub struct JsonFinding<'a> {
     pub rule_id: &'a str,
     pub rule_name: &'a str,
     pub severity: Severity,
+    /// `message` for a secret in a commit, tag or pull request message rather than
+    /// in a file (absent for files); `message` then says which.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+    /// The annotated tag whose message holds the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<&'a TagInfo>,
     pub path: &'a str,
     pub line: u64,
     pub column: u64,
@@ -51,6 +60,9 @@ impl<'a> JsonFinding<'a> {
             rule_id: &f.rule_id,
             rule_name: &f.rule_name,
             severity: f.severity,
+            origin: f.message.as_ref().map(|_| "message"),
+            message: f.message.as_ref().map(|m| m.kind()),
+            tag: f.message.as_ref().and_then(|m| m.tag()),
             path: &f.location.path,
             line: f.location.line,
             column: f.location.column,

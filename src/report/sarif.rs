@@ -4,7 +4,9 @@
 //! rotating the key, `security-severity`, CWE-798 tags), each result has one location
 //! whose URI is relative to the repository root (`%SRCROOT%`) and a
 //! `primaryLocationLineHash` derived from rule, path and secret, so an alert keeps its
-//! identity when the line changes or no longer exists (history findings). Suppressed
+//! identity when the line changes or no longer exists (history findings). A key in
+//! a commit, tag or pull request message is located at a name for that text
+//! (`COMMIT_MSG`, see [`message_uri`]), its commit or tag in the properties. Suppressed
 //! findings, when `--include-suppressed` lets them through, carry `suppressions`, so
 //! that GitHub closes their alerts instead of losing the dismissal. The document stays
 //! inside GitHub's upload limits: results beyond them are cut, with a warning. No full
@@ -23,7 +25,7 @@ use serde_sarif::sarif::{
 use sha2::{Digest, Sha256};
 
 use super::Report;
-use crate::finding::{Finding, Status, Suppression};
+use crate::finding::{Finding, MessageOf, Status, Suppression};
 use crate::rules::{Rule, Severity};
 use crate::settings::SourceContext;
 
@@ -168,8 +170,23 @@ fn build(report: &Report, chosen: &[usize], cut: Option<&Cut>) -> Sarif {
         .iter()
         .map(|f| {
             // A member is located at its archive: the file GitHub can show.
-            let uri = artifact_uri(f.location.file(), source, cwd.as_deref());
-            let hash = line_hash(&f.rule_id, &uri.text, &f.secret);
+            let uri = match &f.message {
+                Some(of) => Uri {
+                    text: message_uri(of).to_string(),
+                    relative: true,
+                },
+                None => artifact_uri(f.location.file(), source, cwd.as_deref()),
+            };
+            // The same key in two messages is two alerts, each kept from run to run.
+            let place = match (&f.message, &f.commit) {
+                (Some(of), commit) => {
+                    let id = of.tag().map(|t| t.id.as_str());
+                    let id = id.or(commit.as_ref().map(|c| c.id.as_str()));
+                    format!("{}@{}", uri.text, id.unwrap_or_default())
+                }
+                (None, _) => uri.text.clone(),
+            };
+            let hash = line_hash(&f.rule_id, &place, &f.secret);
             let n = occurrences.entry(hash.clone()).or_default();
             *n += 1;
             result(
@@ -411,6 +428,25 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
             f.rule_name
         ),
     };
+    let message = match (&f.message, &f.commit) {
+        (Some(MessageOf::Tag(tag)), _) => format!(
+            "{article} {} is in the message of tag `{}` ({}); revoke it and rotate it.",
+            f.rule_name,
+            tag.name,
+            short_id(&tag.id)
+        ),
+        (Some(_), Some(commit)) => format!(
+            "{article} {} is in the message of commit {}; revoke it and rotate it.",
+            f.rule_name,
+            short_id(&commit.id)
+        ),
+        (Some(of), None) => format!(
+            "{article} {} is in {}; revoke it and rotate it.",
+            f.rule_name,
+            of.describe()
+        ),
+        (None, _) => message,
+    };
     let message = match &loc.member {
         Some(member) => format!(
             "{message} It is in the archive member `{member}`, line {}, column {}.",
@@ -439,6 +475,14 @@ fn result(f: &Finding, rule_index: usize, uri: Uri, line_hash: String) -> sarif:
     }
     if let Some(validation) = &f.validation {
         properties.insert("validation".into(), json!(validation));
+    }
+    if let Some(of) = &f.message {
+        properties.insert("origin".into(), json!("message"));
+        properties.insert("message".into(), json!(of.kind()));
+        if let Some(tag) = of.tag() {
+            properties.insert("tag".into(), json!(tag.name));
+            properties.insert("tagId".into(), json!(tag.id));
+        }
     }
     if let Some(commit) = &f.commit {
         properties.insert("commit".into(), json!(commit.id));
@@ -511,6 +555,19 @@ fn security_severity(severity: Severity) -> &'static str {
         Severity::High => "8.0",
         Severity::Medium => "5.5",
         Severity::Low => "3.0",
+    }
+}
+
+/// Where a result in a message is located. GitHub code scanning takes only results
+/// with a file's URI, and shows one that the repository does not hold as a path with
+/// no source to display; these names say what the text is (Gerrit shows a change's
+/// commit message as `/COMMIT_MSG` likewise), and the result's properties name the
+/// commit or tag.
+fn message_uri(of: &MessageOf) -> &'static str {
+    match of {
+        MessageOf::Commit => "COMMIT_MSG",
+        MessageOf::Tag(_) => "TAG_MSG",
+        MessageOf::PullRequestTitle | MessageOf::PullRequestBody => "PULL_REQUEST",
     }
 }
 
@@ -842,6 +899,7 @@ mod tests {
             suppression,
             decoded: Vec::new(),
             validation: None,
+            message: None,
         }
     }
 

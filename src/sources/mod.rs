@@ -11,10 +11,13 @@
 //! always judged there), handed to the [`Collector`](crate::collect::Collector).
 //! Before any of that, a blob whose first bytes are an archive's or a compressed
 //! stream's goes to [`crate::unpack`], and each member it hands back is scanned the
-//! same way, under the member's name (`outer.zip!inner/.env`).
+//! same way, under the member's name (`outer.zip!inner/.env`). Messages (commit and
+//! tag messages, a pull request's text) take the same path through [`message`].
 
+pub mod commit_msg;
 pub mod fs;
 pub mod git;
+pub mod message;
 pub mod stdin;
 
 use std::io::{self, Read};

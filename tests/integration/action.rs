@@ -482,3 +482,83 @@ fn range_input_overrides_the_event() {
         run.stdout
     );
 }
+
+/// A pull request whose body holds a key (and whose code and commits are clean)
+/// fails the job like a key in the code: exit 1, `findings`, a summary row and an
+/// annotation that name the pull request body, a SARIF result at `PULL_REQUEST`
+/// that passes the multitool; the key is never printed whole, in the log, the
+/// summary or the SARIF file. The title is scanned too; `merge_group` events,
+/// whose payload holds no pull request, scan the queue's range alone.
+#[test]
+fn pull_request_body_holding_a_key_fails() {
+    let hub = Hub::new();
+    let base = hub.head();
+    hub.dev.git(&["checkout", "-q", "-b", "feature"]);
+    hub.dev.write("src/app.py", "print('hello')\n");
+    let head = hub.dev.commit_all("add the app");
+    hub.dev.git(&["push", "-q", "origin", "feature"]);
+
+    let key = keys::openai_project(190);
+    let mut payload = pull_request(&base, &head);
+    payload["pull_request"]["title"] = json!("Add the app");
+    payload["pull_request"]["body"] = json!(format!(
+        "Works locally:\r\n\r\n    OPENAI_API_KEY={key} python app.py {key}\r\n"
+    ));
+    let run = hub.run(&head, "pull_request", payload.clone(), &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    // The key is written twice on its line: two findings, neither shown whole.
+    assert_eq!(run.output("findings"), "2");
+    assert!(
+        run.summary.contains("`<pull request body>:3`"),
+        "{}",
+        run.summary
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("::error title=") && l.contains("the pull request body, line 3")),
+        "{}",
+        run.stdout
+    );
+    let sarif = std::fs::read_to_string(hub.runner.path().join("keygate.sarif")).expect("SARIF");
+    for (what, text) in [
+        ("log", &run.stdout),
+        ("summary", &run.summary),
+        ("SARIF", &sarif),
+    ] {
+        assert!(
+            !text.contains(&key),
+            "the full key is in the {what}:\n{text}"
+        );
+    }
+    let results = run.results();
+    assert_eq!(results.len(), 2);
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "PULL_REQUEST"
+    );
+    assert_eq!(results[0]["properties"]["message"], "pull_request_body");
+    let file = hub.runner.path().join("keygate.sarif");
+    if let Some(problems) = crate::sarif::validate(&file) {
+        assert!(problems.is_empty(), "{problems:#?}");
+    }
+
+    // The title, and the same for `pull_request_target`.
+    payload["pull_request"]["body"] = Value::Null;
+    payload["pull_request"]["title"] = json!(format!("Use {key}"));
+    let run = hub.run(&head, "pull_request_target", payload, &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.summary.contains("`<pull request title>:1`"),
+        "{}",
+        run.summary
+    );
+
+    // A push carries no pull request text, nor does a merge group: the clean range
+    // passes.
+    let run = hub.run(&head, "push", push(&base, &head, "feature"), &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let group = json!({"merge_group": {"base_sha": base, "head_sha": head}});
+    let run = hub.run(&head, "merge_group", group, &[]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+}

@@ -352,3 +352,285 @@ fn a_kept_pre_push_hook_still_gets_its_input() {
         text(&out)
     );
 }
+
+/// The installed commit-msg hook blocks a `git commit -m` whose message holds a key,
+/// with the same words as a staged key (where, what, how to fix, how to mark a false
+/// positive), and never shows the key whole; a clean message goes through. A key on
+/// a `#` line of `git commit -m` is kept by git and blocked; one in a comment line of
+/// an edited message is dropped by git, so it passes.
+#[test]
+fn the_commit_msg_hook_blocks_a_key_in_the_message() {
+    let env = TestEnv::git_repo();
+    env.keygate()
+        .arg("install")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("commit-msg"));
+    env.write("README.md", "hello\n");
+    env.git(&["add", "README.md"]);
+    let key = keys::openai_project(36);
+    let out = git_try(
+        env.path(),
+        &[
+            "commit",
+            "-q",
+            "-m",
+            &format!("Try it\n\nOPENAI_API_KEY={key} make run"),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "the commit went through: {}",
+        text(&out)
+    );
+    let said = text(&out);
+    for expected in [
+        "<commit message>",
+        "3:16",
+        "openai.project-key",
+        "https://platform.openai.com/api-keys",
+        "keygate: commit blocked",
+        "keygate:allow",
+        "--no-verify",
+    ] {
+        assert!(said.contains(expected), "`{expected}` not in: {said}");
+    }
+    assert!(!said.contains(&key), "the key is shown: {said}");
+    assert!(
+        git_try(env.path(), &["rev-parse", "-q", "--verify", "HEAD"])
+            .stdout
+            .is_empty()
+    );
+
+    let out = git_try(env.path(), &["commit", "-q", "-m", "A clean message"]);
+    assert!(
+        out.status.success(),
+        "a clean commit failed: {}",
+        text(&out)
+    );
+
+    // `git commit -m` keeps `#` lines (no editor: git tells the hook `GIT_EDITOR=:`),
+    // so a key on one is blocked.
+    env.write("other.txt", "other\n");
+    env.git(&["add", "other.txt"]);
+    let out = git_try(
+        env.path(),
+        &["commit", "-q", "-m", &format!("Subject\n\n# {key}")],
+    );
+    assert!(
+        !out.status.success(),
+        "a kept `#` line went through: {}",
+        text(&out)
+    );
+
+    // An edited message: the key is in a comment line, which git drops.
+    env.write("more.txt", "more\n");
+    env.git(&["add", "more.txt"]);
+    let editor = env.write(
+        "editor.sh",
+        format!("#!/bin/sh\nprintf 'Edited\\n# {key}\\n' > \"$1\"\n"),
+    );
+    make_executable(&editor);
+    let out = Command::new("git")
+        .args(["commit", "-q"])
+        .current_dir(env.path())
+        .env("GIT_EDITOR", &editor)
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "a comment line blocked: {}",
+        text(&out)
+    );
+    assert_eq!(env.git(&["log", "-1", "--format=%B"]).trim(), "Edited");
+}
+
+/// A foreign commit-msg hook (Gerrit's Change-Id hook, say) is not overwritten
+/// without `--force`; with it, it is kept and still runs first, and may edit the
+/// message that keygate then scans.
+#[test]
+fn install_keeps_a_foreign_commit_msg_hook() {
+    let env = TestEnv::git_repo();
+    let foreign = env.write(
+        ".git/hooks/commit-msg",
+        "#!/bin/sh\nprintf '\\nChange-Id: I123\\n' >> \"$1\"\n",
+    );
+    make_executable(&foreign);
+    env.keygate()
+        .arg("install")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("commit-msg").and(predicate::str::contains("--force")));
+    assert!(
+        !env.path().join(".git/hooks/pre-commit").exists(),
+        "half installed"
+    );
+    env.keygate().args(["install", "--force"]).assert().code(0);
+    assert!(env
+        .path()
+        .join(".git/hooks/commit-msg.pre-keygate")
+        .exists());
+
+    env.write("README.md", "hello\n");
+    env.commit_all("clean");
+    assert!(env
+        .git(&["log", "-1", "--format=%B"])
+        .contains("Change-Id: I123"));
+    env.write("more.txt", "more\n");
+    env.git(&["add", "more.txt"]);
+    let out = git_try(
+        env.path(),
+        &[
+            "commit",
+            "-q",
+            "-m",
+            &format!("leak {}", keys::openai_project(37)),
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "the commit went through: {}",
+        text(&out)
+    );
+}
+
+/// The manifest's `keygate-commit-msg-system` hook runs at pre-commit's
+/// `commit-msg` stage, where pre-commit passes the message file: a message holding a
+/// key fails, a clean one passes, and an installed pre-commit hook blocks a real
+/// `git commit -m`.
+#[test]
+fn the_pre_commit_framework_runs_the_commit_msg_stage() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join(".pre-commit-hooks.yaml");
+    let Some(tool) = pre_commit() else {
+        return;
+    };
+    let home = TestEnv::new();
+    let bin_dir = assert_cmd::cargo::cargo_bin("keygate")
+        .parent()
+        .expect("a folder")
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("a PATH");
+    let run = |dir: &Path, args: &[&str]| -> Output {
+        Command::new(tool)
+            .args(["-m", "pre_commit"])
+            .args(args)
+            .current_dir(dir)
+            .env("PATH", &path)
+            .env("PRE_COMMIT_HOME", home.path())
+            .env("NO_COLOR", "1")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .output()
+            .expect("pre-commit runs")
+    };
+    let hooks = TestEnv::git_repo();
+    std::fs::copy(&manifest, hooks.path().join(".pre-commit-hooks.yaml")).expect("copy");
+    hooks.commit_all("hooks");
+    let hooks_path = hooks.path().to_str().expect("UTF-8").to_string();
+    let rev = hooks.git(&["rev-parse", "HEAD"]).trim().to_string();
+
+    let repo = TestEnv::git_repo();
+    repo.write("README.md", "hello\n");
+    repo.commit_all("start");
+    let key = keys::openai_project(38);
+    let message = repo.write("msg.txt", format!("Subject\n\n{key}\n"));
+    let try_stage = |file: &Path| {
+        run(
+            repo.path(),
+            &[
+                "try-repo",
+                &hooks_path,
+                "keygate-commit-msg-system",
+                "--hook-stage",
+                "commit-msg",
+                "--commit-msg-filename",
+                file.to_str().expect("UTF-8"),
+            ],
+        )
+    };
+    let out = try_stage(&message);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("<commit message>"), "{}", text(&out));
+    assert!(!text(&out).contains(&key), "{}", text(&out));
+    let clean = repo.write("clean.txt", "Subject\n\n# a comment\n");
+    let out = try_stage(&clean);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // Installed for the commit-msg stage, it blocks `git commit -m`.
+    repo.write(
+        ".pre-commit-config.yaml",
+        format!(
+            "repos:\n- repo: {hooks_path}\n  rev: {rev}\n  hooks:\n  - id: keygate-commit-msg-system\n"
+        ),
+    );
+    repo.commit_all("config");
+    let out = run(repo.path(), &["install", "--hook-type", "commit-msg"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = Command::new("git")
+        .args([
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            &format!("leak {key}"),
+        ])
+        .current_dir(repo.path())
+        .env("PATH", &path)
+        .env("PRE_COMMIT_HOME", home.path())
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_INDEX_FILE")
+        .output()
+        .expect("git runs");
+    assert!(
+        !out.status.success(),
+        "the commit went through: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("<commit message>"), "{}", text(&out));
+    assert_eq!(repo.git(&["rev-list", "--count", "HEAD"]).trim(), "2");
+}
+
+/// The pre-push hook scans a pushed annotated tag's message, even when the commit it
+/// tags was pushed before; a clean tag goes through.
+#[test]
+fn the_pre_push_hook_blocks_a_tag_whose_message_holds_a_key() {
+    let env = TestEnv::git_repo();
+    let remote = TestEnv::new();
+    git_in(remote.path(), &["init", "-q", "--bare", "-b", "main"]);
+    let url = remote.path().to_str().expect("a UTF-8 path").to_string();
+    env.git(&["remote", "add", "origin", &url]);
+    env.keygate()
+        .args(["install", "--pre-push"])
+        .assert()
+        .code(0);
+    env.write("README.md", "hello\n");
+    env.commit_all("clean");
+    let out = git_try(env.path(), &["push", "-q", "origin", "main"]);
+    assert!(out.status.success(), "a clean push failed: {}", text(&out));
+
+    let key = keys::openai_project(39);
+    env.git(&[
+        "tag",
+        "-a",
+        "v1",
+        "-m",
+        &format!("Release\n\ndemo key {key}"),
+    ]);
+    let out = git_try(env.path(), &["push", "-q", "origin", "v1"]);
+    assert!(
+        !out.status.success(),
+        "the tag went through: {}",
+        text(&out)
+    );
+    assert!(text(&out).contains("<tag message>"), "{}", text(&out));
+    assert!(!text(&out).contains(&key), "{}", text(&out));
+
+    env.git(&["tag", "-a", "v2", "-m", "Release 2"]);
+    let out = git_try(env.path(), &["push", "-q", "origin", "v2"]);
+    assert!(out.status.success(), "a clean tag failed: {}", text(&out));
+}

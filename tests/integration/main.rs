@@ -15,6 +15,7 @@ mod hostile;
 mod hostile_git;
 mod install;
 mod merge_check;
+mod messages;
 mod mock;
 mod robust;
 mod rules;

@@ -372,8 +372,8 @@ pub fn validate(file: &Path) -> Option<Vec<String>> {
 }
 
 /// keygate's SARIF passes the multitool with GitHub's and SARIF's rules, errors and
-/// warnings both: a plain scan, one with suppressed findings, a history scan, and one
-/// outside git.
+/// warnings both: a plain scan, one with suppressed findings, a history scan, one with
+/// keys in commit and tag messages, and one outside git.
 /// The same run on a document whose relative URI was made absolute reports an error, so
 /// the check bites.
 #[test]
@@ -419,6 +419,43 @@ fn multitool_validates_with_github_rules() {
         return;
     };
     assert!(problems.is_empty(), "history.sarif: {problems:#?}");
+
+    // Keys in a commit message and an annotated tag's message, one allowed inline.
+    env.commit_all(&format!(
+        "Try it\n\nOPENAI_API_KEY={} make run\n",
+        keys::openai_project(13)
+    ));
+    env.git(&[
+        "tag",
+        "-a",
+        "v1",
+        "-m",
+        &format!("release {} keygate:allow", keys::openai_project(15)),
+    ]);
+    let file = dir.path().join("messages.sarif");
+    env.keygate()
+        .args([
+            "scan",
+            "--history",
+            "--include-suppressed",
+            "--format",
+            "sarif",
+            "-o",
+        ])
+        .arg(&file)
+        .assert()
+        .code(1);
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("JSON");
+    let mut uris: Vec<&str> = results(&doc).iter().map(uri).collect();
+    uris.sort_unstable();
+    assert!(
+        uris.starts_with(&["COMMIT_MSG", "TAG_MSG"]),
+        "messages are located by name: {uris:?}"
+    );
+    let Some(problems) = validate(&file) else {
+        return;
+    };
+    assert!(problems.is_empty(), "messages.sarif: {problems:#?}");
 
     let plain = TestEnv::new();
     plain.write("k.env", format!("KEY={}\n", keys::openai_project(5)));

@@ -115,3 +115,42 @@ fn jsonl_report() {
     let sorted = lines.join("\n");
     settings(&env).bind(|| insta::assert_snapshot!("jsonl_report", sorted));
 }
+
+/// A history whose commit message and annotated tag message hold keys, one allowed
+/// inline: how human and JSON output name a message, its commit and its tag.
+/// Commits and tags are made at a fixed date by a fixed identity, so their ids are
+/// stable.
+#[test]
+fn message_reports() {
+    let env = TestEnv::git_repo();
+    env.write("README.md", "# shop\n");
+    env.commit_all("initial");
+    env.commit_all(&format!(
+        "Try the API\n\nworks with OPENAI_API_KEY={} make run\nold: {} keygate:allow\n",
+        keys::openai_project(200),
+        keys::openai_project(202)
+    ));
+    env.git(&[
+        "tag",
+        "-a",
+        "v1.0",
+        "-m",
+        &format!("Release 1.0\n\ndemo key {}\n", keys::openai_project(204)),
+    ]);
+    for (name, format) in [("message_human", "human"), ("message_json", "json")] {
+        let out = env
+            .keygate()
+            .args([
+                "scan",
+                "--history",
+                "--include-suppressed",
+                "--format",
+                format,
+            ])
+            .output()
+            .expect("keygate runs");
+        assert_eq!(out.status.code(), Some(1));
+        let stdout = String::from_utf8(out.stdout).expect("reports are UTF-8");
+        settings(&env).bind(|| insta::assert_snapshot!(name, stdout));
+    }
+}

@@ -16,6 +16,9 @@
 //! path, to the oldest commit that introduced it. Commit details are read only for
 //! the commits that findings name.
 //!
+//! The walk also scans each commit's message, once a commit, as it meets it, and the
+//! annotated tags' messages are scanned after it ([`super::tags`]).
+//!
 //! Objects missing from the local database (a partial clone, a damaged mirror) are
 //! named in a warning and skipped; the scan goes on.
 
@@ -32,7 +35,8 @@ use git2::{ObjectType, Odb, OdbObject, Oid, Repository, Sort};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{commit_info, is_missing, OidMap, OidSet};
-use crate::finding::{CommitInfo, Finding};
+use crate::finding::{CommitInfo, Finding, MessageOf};
+use crate::sources::message::scan_message;
 use crate::sources::{find_in_bytes, BlobMeta, ScanContext, Source, Worker};
 
 /// Blobs handed to a scanning thread at once: enough to keep the channel quiet.
@@ -143,6 +147,7 @@ impl Source for HistorySource {
                 .unwrap_or_else(|p| p.into_inner()),
         );
         warn_missing(ctx, &walk, &missing);
+        self.scan_tags(ctx, &repo, &walk);
         let found = shared.found.into_inner().unwrap_or_else(|p| p.into_inner());
         attribute(ctx, &repo, &walk, found)
     }
@@ -574,6 +579,25 @@ fn scan_blob(
 }
 
 impl HistorySource {
+    /// Scans the messages of annotated tags: every tag a ref names, or with `--rev`
+    /// the tags named there, when they tag a commit the walk met.
+    fn scan_tags(&self, ctx: &ScanContext, repo: &Repository, walk: &Walk) {
+        let objects: Vec<Oid> = if self.revs.is_empty() {
+            super::tags::ref_targets(repo)
+        } else {
+            self.revs
+                .iter()
+                .filter_map(|rev| repo.revparse_single(rev).ok())
+                .map(|object| object.id())
+                .collect()
+        };
+        let walked: OidSet = walk.commits.iter().copied().collect();
+        let all = self.revs.is_empty();
+        super::tags::scan_tags(ctx, repo, &objects, &mut OidSet::default(), &|commit| {
+            all || commit.is_some_and(|c| walked.contains(&c))
+        });
+    }
+
     /// The commits to walk from: `--rev`, or every ref and HEAD.
     fn tips(&self, repo: &Repository, ctx: &ScanContext) -> anyhow::Result<Vec<Tip>> {
         let mut tips = Vec::new();
@@ -684,6 +708,7 @@ fn walk(
         damaged: Vec::new(),
     };
     walker.walk.intern(b"");
+    let mut messages = Worker::default();
     for oid in revwalk {
         let oid = match oid {
             Ok(oid) => oid,
@@ -703,14 +728,24 @@ fn walk(
         let walk = &mut walker.walk;
         let index = CommitIdx::try_from(walk.commits.len()).context("too many commits")?;
         walk.commits.push(oid);
-        let tree = match repo.find_commit(oid).map(|c| c.tree_id()) {
-            Ok(tree) => tree,
+        let commit = match repo.find_commit(oid) {
+            Ok(commit) => commit,
             Err(err) if is_missing(&err) => {
                 walk.missing.push(oid);
                 continue;
             }
             Err(err) => return Err(err).with_context(|| format!("cannot read commit {oid}")),
         };
+        // The walk meets each commit once, whatever number of refs reach it: its
+        // message is scanned here, on this thread, as it is already in memory.
+        scan_message(
+            shared.ctx,
+            &mut messages,
+            commit.message_bytes(),
+            &MessageOf::Commit,
+            || Some(Arc::new(commit_info(&commit))),
+        );
+        let tree = commit.tree_id();
         walker.path.clear();
         walker.tree(tree, 0, index);
         if index % 1024 == 0 {

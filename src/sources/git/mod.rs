@@ -8,12 +8,14 @@
 //! a text change counts its added lines, a binary one the secrets its old version did
 //! not hold. Each source then hands blobs to [`crate::sources::scan_bytes`] or, when
 //! it learns paths and commits only after the scan, to
-//! [`crate::sources::find_in_bytes`].
+//! [`crate::sources::find_in_bytes`]. History and range scans also scan the
+//! messages of the commits they walk and of annotated tags ([`tags`]).
 
 pub(crate) mod cache_tree;
 pub mod history;
 pub mod range;
 pub mod staged;
+pub mod tags;
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};

@@ -1,7 +1,9 @@
 //! `--range A..B`: what the commits in `B` but not in `A` introduce.
 //!
 //! Each such commit is compared with its parents and only the lines it adds count,
-//! each finding carrying that commit. A merge adds what is new against every parent
+//! each finding carrying that commit. Its message is new with it and scanned whole,
+//! as are the messages of annotated tags that name a commit of the range or that the
+//! range names itself (a pushed tag). A merge adds what is new against every parent
 //! (its own conflict resolutions and edits), not what one side already brought: that
 //! side's commits are in the range themselves, or already in `A`. The result is a
 //! function of the repository and the range alone; the configuration and baseline a
@@ -18,7 +20,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use git2::{Delta, DiffFindOptions, DiffOptions, Oid, Repository, Sort};
 
-use super::{adds_content, commit_info, is_missing, is_null_id, is_regular, scan_change, Change};
+use super::{
+    adds_content, commit_info, is_missing, is_null_id, is_regular, scan_change, Change, OidSet,
+};
+use crate::finding::MessageOf;
+use crate::sources::message::scan_message;
 use crate::sources::{ScanContext, Source, Worker};
 
 /// The commits of a range, as revisions to walk from and to stop at.
@@ -26,6 +32,9 @@ use crate::sources::{ScanContext, Source, Worker};
 pub struct RangeSpec {
     pub include: Vec<Oid>,
     pub exclude: Vec<Oid>,
+    /// Annotated tags named as tips (the pre-push hook names a pushed tag so): their
+    /// messages are scanned whatever commit they tag, as the push publishes them.
+    pub tags: Vec<Oid>,
 }
 
 impl RangeSpec {
@@ -40,12 +49,14 @@ impl RangeSpec {
                 if !from.is_empty() && !is_null_id(from) {
                     spec.exclude.push(resolve(repo, from)?);
                 }
-                spec.include
-                    .push(resolve(repo, if to.is_empty() { "HEAD" } else { to })?);
+                let to = if to.is_empty() { "HEAD" } else { to };
+                spec.include.push(resolve(repo, to)?);
+                spec.tags.extend(named_tag(repo, to));
             } else if let Some(hidden) = word.strip_prefix('^') {
                 spec.exclude.push(resolve(repo, hidden)?);
             } else {
                 spec.include.push(resolve(repo, word)?);
+                spec.tags.extend(named_tag(repo, word));
             }
         }
         if spec.include.is_empty() {
@@ -67,6 +78,12 @@ impl RangeSpec {
         walk.collect::<Result<Vec<_>, _>>()
             .context("cannot walk the commits of the range")
     }
+}
+
+/// The annotated tag object `rev` names, if it names one.
+fn named_tag(repo: &Repository, rev: &str) -> Option<Oid> {
+    let object = repo.revparse_single(rev).ok()?;
+    (object.kind() == Some(git2::ObjectType::Tag)).then(|| object.id())
 }
 
 /// A revision, peeled to the commit it names.
@@ -94,12 +111,25 @@ impl Source for RangeSource {
         let spec = RangeSpec::parse(&repo, &self.range)
             .with_context(|| format!("--range `{}`", self.range))?;
         let mut worker = Worker::default();
-        for oid in spec.commits(&repo)? {
+        let commits = spec.commits(&repo)?;
+        for &oid in &commits {
             if let Err(err) = scan_commit(ctx, &mut worker, &repo, oid) {
                 ctx.collector
                     .error(&format!("commit {oid}"), &format!("{err:#}"));
             }
         }
+        // The tags the range names, then those on its commits: a release pushed
+        // with its tag.
+        let mut seen = OidSet::default();
+        super::tags::scan_tags(ctx, &repo, &spec.tags, &mut seen, &|_| true);
+        let in_range: OidSet = commits.iter().copied().collect();
+        super::tags::scan_tags(
+            ctx,
+            &repo,
+            &super::tags::ref_targets(&repo),
+            &mut seen,
+            &|commit| commit.is_some_and(|c| in_range.contains(&c)),
+        );
         Ok(())
     }
 }
@@ -113,6 +143,14 @@ pub fn scan_commit(
 ) -> anyhow::Result<()> {
     let commit = repo.find_commit(oid)?;
     let info = Arc::new(commit_info(&commit));
+    // The message is all new with its commit: no added-lines filter.
+    scan_message(
+        ctx,
+        worker,
+        commit.message_bytes(),
+        &MessageOf::Commit,
+        || Some(Arc::clone(&info)),
+    );
     let tree = commit.tree()?;
     let parents = commit
         .parents()
