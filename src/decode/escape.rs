@@ -66,7 +66,8 @@ fn escape_at(hay: &[u8], i: usize) -> Option<Unescaped> {
 
 impl Decoder for Escape {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
-        let triggers = memchr::memchr_iter(b'\\', hay).filter(|&i| code_escape(hay, i).is_some());
+        let triggers = memchr::memchr_iter(b'\\', hay)
+            .filter(|&i| code_escape(hay, i).is_some_and(|u| u.is_printable_ascii()));
         segment::decode_around(Layer::Escape, hay, triggers, escape_at, out);
     }
 }
@@ -98,8 +99,8 @@ mod tests {
             ["s = \"sk-abcdefghijklmnop\""]
         );
         assert_eq!(
-            decoded(r#"e = "\uD83D\uDE00 smile and more text""#),
-            ["e = \"😀 smile and more text\""]
+            decoded(r#"e = "\uD83D\uDE00 sk\u002dproj and more text""#),
+            ["e = \"😀 sk-proj and more text\""]
         );
     }
 
@@ -107,5 +108,7 @@ mod tests {
     fn plain_escapes_and_binary_give_nothing() {
         assert!(decoded(r#"print("a\nb\tc and more text here")"#).is_empty());
         assert!(decoded(r"png = b'\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00'").is_empty());
+        // Text whose escapes are all of non-ASCII characters holds no key.
+        assert!(decoded(r#"msg = "caf\u00e9 na\u00efve and more text""#).is_empty());
     }
 }

@@ -5,7 +5,7 @@
 
 use std::ops::Range;
 
-use super::segment::{hex_value, MIN_DECODED};
+use super::segment::{self, hex_value, MIN_DECODED};
 use super::{is_text, Layer, Piece};
 
 /// Hex digits in a run that can hold a key: 16 bytes.
@@ -13,18 +13,15 @@ pub const MIN_RUN: usize = 32;
 
 /// Decodes the runs of at least [`MIN_RUN`] hex digits inside `within`.
 pub fn decode_runs(hay: &[u8], within: Range<usize>, out: &mut Vec<Piece>) {
-    let mut at = within.start;
-    while at < within.end {
-        let len = hay[at..within.end]
-            .iter()
-            .take_while(|b| b.is_ascii_hexdigit())
-            .count();
-        if len >= MIN_RUN {
-            decode_run(hay, at..at + len, out);
-        }
-        at += len + 1;
-    }
+    // Most runs of base64 characters are names, whose letters past `f` let the skip
+    // loop cross them a few bytes a look.
+    let start = within.start;
+    segment::runs(&hay[within], &HEX_DIGITS, MIN_RUN, |run| {
+        decode_run(hay, start + run.start..start + run.end, out);
+    });
 }
+
+const HEX_DIGITS: segment::Class = segment::class(&[(b'0', b'9'), (b'a', b'f'), (b'A', b'F')]);
 
 /// Decodes one run of hex digits; an odd run has a stray digit at one end, so both
 /// readings are tried.

@@ -71,7 +71,8 @@ fn reference_at(hay: &[u8], i: usize) -> Option<Unescaped> {
 
 impl Decoder for Html {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
-        let triggers = memchr::memmem::find_iter(hay, b"&#").filter(|&i| numeric(hay, i).is_some());
+        let triggers = memchr::memmem::find_iter(hay, b"&#")
+            .filter(|&i| numeric(hay, i).is_some_and(|u| u.is_printable_ascii()));
         segment::decode_around(Layer::Html, hay, triggers, reference_at, out);
     }
 }
@@ -90,6 +91,11 @@ mod tests {
         let mut none = Vec::new();
         Html.decode(
             b"<p>Tom &amp; Jerry, a long enough line of text</p>",
+            &mut none,
+        );
+        assert!(none.is_empty());
+        Html.decode(
+            b"<p>caf&#233; &#8212; a long enough line of text</p>",
             &mut none,
         );
         assert!(none.is_empty());

@@ -18,7 +18,8 @@ fn escape_at(hay: &[u8], i: usize) -> Option<Unescaped> {
 
 impl Decoder for Percent {
     fn decode(&self, hay: &[u8], out: &mut Vec<Piece>) {
-        let triggers = memchr::memchr_iter(b'%', hay).filter(|&i| escape_at(hay, i).is_some());
+        let triggers = memchr::memchr_iter(b'%', hay)
+            .filter(|&i| escape_at(hay, i).is_some_and(|u| u.is_printable_ascii()));
         segment::decode_around(Layer::Percent, hay, triggers, escape_at, out);
     }
 }
@@ -39,6 +40,8 @@ mod tests {
         );
         let mut none = Vec::new();
         Percent.decode(b"printf(\"%s and %d\")", &mut none);
+        assert!(none.is_empty());
+        Percent.decode(b"/wiki/Caf%C3%A9_and_more_of_the_path", &mut none);
         assert!(none.is_empty());
     }
 }

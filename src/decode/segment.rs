@@ -62,9 +62,6 @@ pub const fn class(ranges: &[(u8, u8)]) -> Class {
 /// and if it is inside, the look goes back from it only as far as the nearest byte
 /// outside the class (a word's start, in ordinary text), past which the next run
 /// must start. Only a run that is long enough is followed to its end.
-/// On x86-64 the base64 decoder finds its runs with SSE2 instead, and this is the
-/// reference its tests hold it to.
-#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
 pub fn runs(hay: &[u8], class: &Class, min: usize, mut each: impl FnMut(Range<usize>)) {
     let n = hay.len();
     if min == 0 || n < min {
@@ -98,6 +95,15 @@ pub struct Unescaped {
 }
 
 impl Unescaped {
+    /// True when the escape stands for a printable ASCII character: what keys, the
+    /// names they are assigned to and the assignments are made of. Stretches are
+    /// decoded only around such escapes; escapes of control characters and of
+    /// non-ASCII text (`\x00`, `\u00e9`, `%C3%A9`), everywhere in byte tables and
+    /// translations, start none.
+    pub fn is_printable_ascii(&self) -> bool {
+        self.len == 1 && (0x20..0x7F).contains(&self.bytes[0])
+    }
+
     pub fn byte(b: u8, consumed: usize) -> Unescaped {
         Unescaped {
             bytes: [b, 0, 0, 0],
