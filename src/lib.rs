@@ -17,6 +17,7 @@ pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod config;
+pub mod dates;
 pub mod decode;
 pub mod engine;
 pub mod finding;

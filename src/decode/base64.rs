@@ -278,20 +278,21 @@ fn decode_chars(hay: &[u8], chars: &[u32]) -> Option<Piece> {
     if bytes.len() < MIN_DECODED || !is_text(&bytes) {
         return None;
     }
+    Some(piece(chars, bytes))
+}
+
+/// The piece of `bytes` decoded from the characters at `chars`.
+fn piece(chars: &[u32], bytes: Vec<u8>) -> Piece {
     // Byte k holds bits 8k..8k+8 of the stream: characters 8k/6 to (8k+7)/6.
     let spans = (0..bytes.len())
-        .map(|k| {
-            let first = chars[8 * k / 6];
-            let last = chars[(8 * k + 7) / 6];
-            (first, last + 1)
-        })
+        .map(|k| (chars[8 * k / 6], chars[(8 * k + 7) / 6] + 1))
         .collect();
-    Some(Piece {
+    Piece {
         under: None,
         layer: Layer::Base64,
         bytes,
         spans,
-    })
+    }
 }
 
 /// True when the first [`PROBE`] bytes that `chars` decode to could be text: no
@@ -353,15 +354,7 @@ pub fn decode_padded(hay: &[u8], range: std::ops::Range<usize>) -> Option<Piece>
         .map(|p| p as u32)
         .collect();
     let bytes = decode_bytes(hay, &chars);
-    let spans = (0..bytes.len())
-        .map(|k| (chars[8 * k / 6], chars[(8 * k + 7) / 6] + 1))
-        .collect();
-    Some(Piece {
-        under: None,
-        layer: Layer::Base64,
-        bytes,
-        spans,
-    })
+    Some(piece(&chars, bytes))
 }
 
 /// Standard base64 with padding, for tests across the decoding stage.

@@ -88,7 +88,7 @@ pub fn rfc3339(time: git2::Time) -> String {
     let local = time.seconds() + offset * 60;
     let days = local.div_euclid(86_400);
     let secs = local.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
+    let (year, month, day) = crate::dates::civil_from_days(days);
     let zone = if offset == 0 {
         "Z".to_string()
     } else {
@@ -101,20 +101,6 @@ pub fn rfc3339(time: git2::Time) -> String {
         secs / 60 % 60,
         secs % 60
     )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// True for a change that leaves new content at its path: an added, modified,
