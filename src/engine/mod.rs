@@ -512,6 +512,20 @@ mod tests {
         assert!(!boundary("\x1b[32xsk-KEY", "sk-KEY"));
     }
 
+    /// The built-in rules with the decoding stage's triggers walk the fast way: a
+    /// dense table whose matching states are told by one bit (`keywords::DenseDfa`).
+    /// A rule or trigger that outgrew it would slow every scan by a fifth.
+    #[test]
+    fn builtin_keywords_take_the_fast_walk() {
+        let triggers = crate::decode::trigger_patterns();
+        let scanner = Scanner::with_triggers(RuleSet::builtin().unwrap(), &triggers).unwrap();
+        let shape = format!("{:?}", scanner.keywords);
+        assert!(
+            shape.contains("DenseDfa") && shape.contains("split: true"),
+            "{shape}"
+        );
+    }
+
     /// Keys among thousands of keyword hits on the same lines are all found, so
     /// the hits that an open window already covers are skipped without loss.
     #[test]
