@@ -363,3 +363,53 @@ fn a_repository_owned_by_another_user_needs_safe_directory() {
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stdout.contains("app.env"), "{stdout}");
 }
+
+/// An index whose cache-tree nests a million levels (a few megabytes) would overflow
+/// the stack of either index reader, which both recurse a level a frame. `--staged`
+/// refuses it with exit 2, naming the index and how to rebuild it; the history scan,
+/// which reads no index, still finds the committed key.
+#[test]
+fn an_index_with_a_bottomless_cache_tree_is_refused() {
+    let env = repo_with_a_key();
+    env.write("new.txt", "plain\n");
+    env.git(&["add", "new.txt"]);
+    let mut tree = Vec::new();
+    let levels = 1_000_000;
+    for i in 0..levels {
+        if i > 0 {
+            tree.push(b'a');
+        }
+        tree.push(0);
+        tree.extend_from_slice(if i + 1 < levels { b"-1 1\n" } else { b"-1 0\n" });
+    }
+    let mut index = b"DIRC".to_vec();
+    index.extend(2u32.to_be_bytes());
+    index.extend(0u32.to_be_bytes());
+    index.extend(b"TREE");
+    index.extend((tree.len() as u32).to_be_bytes());
+    index.extend(&tree);
+    index.extend([0u8; 20]);
+    env.write(".git/index", &index);
+
+    let out = env
+        .keygate()
+        .args(["scan", "--staged"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("keygate runs");
+    let (code, _, stderr) = parts(&out);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(".git/index") && stderr.contains("1000000 levels"),
+        "{stderr}"
+    );
+
+    let out = env
+        .keygate()
+        .args(["scan", "--history"])
+        .timeout(Duration::from_secs(120))
+        .output()
+        .expect("keygate runs");
+    let (code, _, stderr) = parts(&out);
+    assert_eq!(code, 1, "{stderr}");
+}

@@ -74,40 +74,111 @@ fn alloc_limit(len: usize) -> usize {
 /// fast path does not handle (see the module documentation). `gix-index` maps the
 /// file rather than copying it, and skips the trailing checksum: `git` does not
 /// verify it on read either, only `git fsck` does.
-pub fn open(path: &Path) -> Option<Index> {
-    // The length read here only sets the allocation limit: a file that grows before
-    // `gix-index` reads it may fail the limit, and then `git2` answers.
-    let len = usize::try_from(std::fs::metadata(path).ok()?.len()).ok()?;
-    let file = gix_index::File::at(path, gix_index::hash::Kind::Sha1, true, options(len)).ok()?;
+///
+/// `Err` holds the depth of a cache-tree nested past [`MAX_TREE_DEPTH`]: such an
+/// index is damaged, and `git2`, which reads the tree recursively too, must not see
+/// it either.
+pub fn open(path: &Path) -> Result<Option<Index>, usize> {
+    // The length read here only sets the allocation limit and the decoding thread's
+    // stack: a file that grows before `gix-index` reads it may fail the limit, and
+    // then `git2` answers.
+    let Some(len) = std::fs::metadata(path)
+        .ok()
+        .and_then(|meta| usize::try_from(meta.len()).ok())
+    else {
+        return Ok(None);
+    };
     // `gix-index` merges a split index with its shared index before we see it, so
     // the `link` extension cannot be seen afterwards. A split index always names a
-    // `sharedindex.*` file beside it (without one, the read above failed): where
-    // such a file exists, the index may have been split, and `git2` answers.
+    // `sharedindex.*` file beside it: where such a file exists, the index may have
+    // been split, and `git2` answers.
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let shared = std::fs::read_dir(dir).ok()?.any(|entry| {
-        entry.is_ok_and(|entry| {
-            entry
-                .file_name()
-                .as_encoded_bytes()
-                .starts_with(b"sharedindex.")
+    let shared = std::fs::read_dir(dir).map_or(true, |mut entries| {
+        entries.any(|entry| {
+            entry.is_ok_and(|entry| {
+                entry
+                    .file_name()
+                    .as_encoded_bytes()
+                    .starts_with(b"sharedindex.")
+            })
         })
     });
     if shared {
-        return None;
+        return Ok(None);
     }
-    accept(file.into_parts().0)
+    decoded(len, || {
+        gix_index::File::at(path, gix_index::hash::Kind::Sha1, true, options(len))
+            .ok()
+            .map(|file| file.into_parts().0)
+    })
 }
 
 /// Decodes an index from its bytes, as [`open`] does from its file (tests and the
-/// fuzz target feed it bytes no file holds).
+/// fuzz target feed it bytes no file holds); `None` for one nested too deep, too.
 pub(crate) fn read(data: &[u8]) -> Option<Index> {
-    let time = filetime::FileTime::zero();
-    let (state, _checksum) =
-        State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options(data.len())).ok()?;
-    accept(state)
+    decoded(data.len(), || {
+        let time = filetime::FileTime::zero();
+        State::from_bytes(data, time, gix_index::hash::Kind::Sha1, options(data.len()))
+            .ok()
+            .map(|(state, _checksum)| state)
+    })
+    .ok()
+    .flatten()
+}
+
+/// The deepest cache-tree a sound index holds: a node a directory level, and git's
+/// paths are at most 4096 bytes, so 2048 levels at the very most.
+pub const MAX_TREE_DEPTH: usize = 4096;
+
+/// Runs `decode` (an index of `len` bytes) on a thread whose stack holds the deepest
+/// cache-tree such an index can encode, and keeps the result only when its tree is
+/// within [`MAX_TREE_DEPTH`]; `Err` gives the depth of one that is not.
+///
+/// `gix-index` decodes the cache-tree recursively, a stack frame a level, and a level
+/// takes six bytes on disk: an index of a few megabytes can nest a million levels,
+/// which overflows the main thread's stack (a crash, not an answer). The stack given
+/// here is reserved, not used: only a tree that deep touches it. A tree past the
+/// limit is dropped there too, as dropping it recurses as well.
+fn decoded(
+    len: usize,
+    decode: impl FnOnce() -> Option<State> + Send,
+) -> Result<Option<Index>, usize> {
+    let stack = len.saturating_mul(64).saturating_add(16 << 20);
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("keygate-index".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, move || {
+                let Some(state) = decode() else {
+                    return Ok(None);
+                };
+                let depth = state.tree().map_or(0, tree_depth);
+                if depth > MAX_TREE_DEPTH {
+                    drop(state);
+                    return Err(depth);
+                }
+                Ok(accept(state))
+            });
+        match worker {
+            Ok(handle) => handle.join().unwrap_or(Ok(None)),
+            // No thread to be had: the fast path steps aside.
+            Err(_) => Ok(None),
+        }
+    })
+}
+
+/// The number of levels of a decoded cache-tree, counted without recursion.
+fn tree_depth(root: &CacheNode) -> usize {
+    let mut deepest = 0;
+    let mut open = vec![(root, 1usize)];
+    while let Some((node, depth)) = open.pop() {
+        deepest = deepest.max(depth);
+        open.extend(node.children.iter().map(|child| (child, depth + 1)));
+    }
+    deepest
 }
 
 /// The decoded index, or `None` when the walk could not rely on it.
@@ -372,7 +443,7 @@ mod tests {
     fn fast(dir: &Path) -> Option<Vec<StagedFile>> {
         let repo = Repository::open(dir).unwrap();
         let head = repo.head().ok().map(|head| head.peel_to_tree().unwrap());
-        let index = open(&dir.join(".git/index"))?;
+        let index = open(&dir.join(".git/index")).ok()??;
         diff(&repo, head.as_ref(), &index).unwrap()
     }
 
@@ -600,7 +671,10 @@ mod tests {
         let mut read_some = 0;
         let mut check = |bytes: Vec<u8>| {
             std::fs::write(&file, &bytes).unwrap();
-            for index in [read(&bytes), open(&file)].into_iter().flatten() {
+            for index in [read(&bytes), open(&file).ok().flatten()]
+                .into_iter()
+                .flatten()
+            {
                 read_some += 1;
                 let _ = diff(&repo, Some(&head), &index);
             }
@@ -621,6 +695,50 @@ mod tests {
             }
         }
         assert!(read_some > 0, "some damaged indexes are still read");
+    }
+
+    /// An index whose cache-tree nests a million levels, which would overflow the
+    /// main thread's stack in `gix-index`'s recursive decoder, is decoded on a thread
+    /// whose stack holds it, and refused with its depth; git's own indexes (2 to 4)
+    /// are read as before.
+    #[test]
+    fn a_bottomless_cache_tree_is_refused_not_a_crash() {
+        let dir = repo();
+        let d = dir.path();
+        write(d, "a/b/c/d/deep.txt", "deep\n");
+        git(d, &["add", "."]);
+        git(d, &["commit", "-q", "-m", "deep"]);
+        for version in ["2", "3", "4"] {
+            git(d, &["update-index", "--index-version", version]);
+            assert!(
+                open(&d.join(".git/index")).is_ok_and(|i| i.is_some()),
+                "{version}"
+            );
+        }
+        let deep = |levels: usize| {
+            let mut tree = Vec::new();
+            for i in 0..levels {
+                if i > 0 {
+                    tree.push(b'a');
+                }
+                tree.push(0);
+                tree.extend_from_slice(if i + 1 < levels { b"-1 1\n" } else { b"-1 0\n" });
+            }
+            let mut data = b"DIRC".to_vec();
+            data.extend(2u32.to_be_bytes());
+            data.extend(0u32.to_be_bytes());
+            data.extend(b"TREE");
+            data.extend((tree.len() as u32).to_be_bytes());
+            data.extend(&tree);
+            data.extend([0u8; 20]);
+            data
+        };
+        assert!(read(&deep(MAX_TREE_DEPTH)).is_some());
+        assert!(read(&deep(MAX_TREE_DEPTH + 1)).is_none());
+        let scratch = tempfile::tempdir().unwrap();
+        let file = scratch.path().join("index");
+        std::fs::write(&file, deep(1_000_000)).unwrap();
+        assert_eq!(open(&file).err(), Some(1_000_000));
     }
 
     /// Paths out of git's order would break the directory ranges: such an index is

@@ -133,8 +133,13 @@ fn fast_files(repo: &Repository, head: Option<&Tree>) -> anyhow::Result<Option<V
     };
     // A missing or unreadable index is left to `git2`, which names the problem.
     match cache_tree::open(&path) {
-        Some(index) => cache_tree::diff(repo, head, &index),
-        None => Ok(None),
+        Ok(Some(index)) => cache_tree::diff(repo, head, &index),
+        Ok(None) => Ok(None),
+        Err(depth) => anyhow::bail!(
+            "the index `{}` is damaged: its cache-tree nests {depth} levels, past the {} a path can have; `git read-tree HEAD` rebuilds it (and unstages everything)",
+            crate::quote::path(&path.to_string_lossy()),
+            cache_tree::MAX_TREE_DEPTH
+        ),
     }
 }
 
