@@ -671,3 +671,41 @@ fn keys_and_keywords_at_every_offset_around_a_cut_are_found_once() {
     let expected = keys_around_a_cut(&env, SMALL, 2 * SMALL, -80..=80);
     assert_found_exactly(&env, &[("KEYGATE_TEST_CHUNK", "131072")], &expected);
 }
+
+/// A key that a file holds base64-encoded, on a line longer than a chunk, with the
+/// encoded run across the cut at every offset around it (chunks of 128 KiB): the
+/// decoding stage sees the whole run in one chunk or the other, and the key is found
+/// exactly once, at the encoded text.
+#[test]
+fn encoded_keys_across_a_cut_are_found_once() {
+    const SMALL: usize = 128 << 10;
+    let env = TestEnv::new();
+    let filler: Vec<u8> = b"lorem ipsum dolor sit amet "
+        .iter()
+        .copied()
+        .cycle()
+        .take(2 * SMALL)
+        .collect();
+    let mut expected = Vec::new();
+    for (n, offset) in (-150i64..=150).step_by(5).enumerate() {
+        let key = keys::openai_project(3000 + n as u64);
+        let encoded = keys::base64(format!("OPENAI_API_KEY={key}").as_bytes());
+        let at = (SMALL as i64 + offset - encoded.len() as i64 / 2) as usize;
+        let mut text = filler.clone();
+        text[at - 1] = b' ';
+        text[at..at + encoded.len()].copy_from_slice(encoded.as_bytes());
+        text[at + encoded.len()] = b' ';
+        let path = format!("e{n:03}.txt");
+        env.write(&path, &text);
+        // The key starts at byte 15 of the decoded text: base64 character 20.
+        expected.push((
+            path,
+            "openai.project-key".to_string(),
+            1,
+            (at + 20 + 1) as u64,
+            key,
+        ));
+    }
+    expected.sort();
+    assert_found_exactly(&env, &[("KEYGATE_TEST_CHUNK", "131072")], &expected);
+}
