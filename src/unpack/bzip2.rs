@@ -1,9 +1,8 @@
 //! bzip2: one stream, or several concatenated (as `pbzip2` writes them).
 
-use std::cell::Cell;
 use std::io::{self, Read};
 
-use super::{one_stream, Counting, Limits, Member, Unpacker};
+use super::{one_stream, Limits, Member, Unpacker};
 
 pub struct Bzip2;
 
@@ -14,11 +13,8 @@ impl Unpacker for Bzip2 {
         _limits: &Limits,
         each: &mut dyn FnMut(Member) -> io::Result<bool>,
     ) -> io::Result<()> {
-        let packed = Cell::new(0);
-        let mut decoder = ::bzip2::read::MultiBzDecoder::new(Counting {
-            inner: input,
-            count: &packed,
-        });
-        one_stream(&mut decoder, &packed, each)
+        one_stream(input, each, |counted| {
+            Ok(Box::new(::bzip2::read::MultiBzDecoder::new(counted)))
+        })
     }
 }

@@ -1,9 +1,8 @@
 //! gzip (`.gz`, `.tgz`): one stream, or several concatenated, as `gzip -d` reads them.
 
-use std::cell::Cell;
 use std::io::{self, Read};
 
-use super::{one_stream, Counting, Limits, Member, Unpacker};
+use super::{one_stream, Limits, Member, Unpacker};
 
 pub struct Gzip;
 
@@ -14,11 +13,8 @@ impl Unpacker for Gzip {
         _limits: &Limits,
         each: &mut dyn FnMut(Member) -> io::Result<bool>,
     ) -> io::Result<()> {
-        let packed = Cell::new(0);
-        let mut decoder = flate2::read::MultiGzDecoder::new(Counting {
-            inner: input,
-            count: &packed,
-        });
-        one_stream(&mut decoder, &packed, each)
+        one_stream(input, each, |counted| {
+            Ok(Box::new(flate2::read::MultiGzDecoder::new(counted)))
+        })
     }
 }

@@ -461,15 +461,22 @@ impl Read for Counting<'_> {
 }
 
 /// Hands the single, unnamed member of a compressed stream over.
+/// `open` builds the decompressing reader over `input`, whose compressed bytes are
+/// counted for the ratio limit.
 pub(crate) fn one_stream(
-    content: &mut dyn Read,
-    packed: &Cell<u64>,
+    input: &mut dyn Read,
     each: &mut dyn FnMut(Member) -> io::Result<bool>,
+    open: impl for<'c> FnOnce(Counting<'c>) -> io::Result<Box<dyn Read + 'c>>,
 ) -> io::Result<()> {
+    let packed = Cell::new(0);
+    let mut content = open(Counting {
+        inner: input,
+        count: &packed,
+    })?;
     each(Member {
         name: String::new(),
-        content,
-        packed: Some(packed),
+        content: &mut *content,
+        packed: Some(&packed),
     })
     .map(|_| ())
 }

@@ -2,10 +2,9 @@
 //! too). Its dictionary is refused past 64 MiB (what `xz -9` uses), so a stream that
 //! claims a huge one cannot make keygate allocate it.
 
-use std::cell::Cell;
 use std::io::{self, Read};
 
-use super::{one_stream, Counting, Limits, Member, Unpacker};
+use super::{one_stream, Limits, Member, Unpacker};
 
 /// Largest dictionary (and decoder state) allowed, in KiB.
 pub(super) const MEMORY_KIB: u32 = 65 << 10;
@@ -19,12 +18,10 @@ impl Unpacker for Xz {
         _limits: &Limits,
         each: &mut dyn FnMut(Member) -> io::Result<bool>,
     ) -> io::Result<()> {
-        let packed = Cell::new(0);
-        let counting = Counting {
-            inner: input,
-            count: &packed,
-        };
-        let mut decoder = lzma_rust2::XzReader::new_mem_limit(counting, true, MEMORY_KIB);
-        one_stream(&mut decoder, &packed, each)
+        one_stream(input, each, |counted| {
+            Ok(Box::new(lzma_rust2::XzReader::new_mem_limit(
+                counted, true, MEMORY_KIB,
+            )))
+        })
     }
 }

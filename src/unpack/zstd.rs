@@ -5,13 +5,12 @@
 //! than [`MAX_WINDOW`] (what `zstd -d` accepts without `--long=31`) is refused before
 //! its buffer is reserved.
 
-use std::cell::Cell;
 use std::io::{self, Read};
 
 use ruzstd::frame::ReadFrameHeaderError;
 use ruzstd::{BlockDecodingStrategy, FrameDecoder};
 
-use super::{one_stream, Counting, Limits, Member, Unpacker};
+use super::{one_stream, Limits, Member, Unpacker};
 
 /// The largest window a frame may ask for: 128 MiB, `zstd`'s own default limit.
 const MAX_WINDOW: u64 = 128 << 20;
@@ -25,12 +24,7 @@ impl Unpacker for Zstd {
         _limits: &Limits,
         each: &mut dyn FnMut(Member) -> io::Result<bool>,
     ) -> io::Result<()> {
-        let packed = Cell::new(0);
-        let mut frames = Frames::start(Counting {
-            inner: input,
-            count: &packed,
-        })?;
-        one_stream(&mut frames, &packed, each)
+        one_stream(input, each, |counted| Ok(Box::new(Frames::start(counted)?)))
     }
 }
 
