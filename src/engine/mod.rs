@@ -195,7 +195,7 @@ impl Scanner {
         for window in &scratch.windows {
             self.run_rule(hay, *window, out);
         }
-        yield_matches(&self.rules, &self.yields, &mut out[first..]);
+        yield_matches(self, &mut out[first..]);
         let mut kept = first;
         for i in first..out.len() {
             if out[i].rule != usize::MAX {
@@ -214,12 +214,9 @@ impl Scanner {
         scratch.windows.clear();
         scratch.triggers.clear();
         self.keywords.find_all(hay, &mut scratch.hits);
-        // Most inputs hold no keyword at all: they cost no per-rule work.
-        if scratch.hits.as_slice().is_empty() {
-            return;
-        }
-        scratch.open.clear();
-        scratch.open.resize(self.rules.len(), None);
+        // Most inputs hold no rule's keyword at all (a trigger of the decoding stage,
+        // such as a number, is none): they cost no per-rule work.
+        let mut windows_open = false;
         for hit in scratch.hits.as_slice() {
             for &trigger in &self.keyword_triggers[hit.keyword as usize] {
                 scratch.triggers.push(TriggerHit {
@@ -227,7 +224,13 @@ impl Scanner {
                     start: hit.start,
                 });
             }
-            for &rule_index in &self.keyword_rules[hit.keyword as usize] {
+            let rules = &self.keyword_rules[hit.keyword as usize];
+            if !rules.is_empty() && !windows_open {
+                scratch.open.clear();
+                scratch.open.resize(self.rules.len(), None);
+                windows_open = true;
+            }
+            for &rule_index in rules {
                 let rule = self.rules.get(rule_index);
                 let slot = &mut scratch.open[rule_index];
                 if let Some(open) = slot {
@@ -253,7 +256,9 @@ impl Scanner {
                 }
             }
         }
-        scratch.windows.extend(scratch.open.iter().flatten());
+        if windows_open {
+            scratch.windows.extend(scratch.open.iter().flatten());
+        }
     }
 
     /// Runs one rule's regex over one window and keeps the candidates that pass the
@@ -382,9 +387,9 @@ fn longest_reading(
 /// reported once, under its most precise name: a generic rule's match yields to any
 /// other rule's, and a rule's match yields to those of the rules in its `yields_to`.
 /// Dropped matches get `rule = usize::MAX`.
-fn yield_matches(rules: &RuleSet, yields: &[Vec<usize>], matches: &mut [Match]) {
-    let is_generic = |rule: usize| rules.get(rule).syntax.generic;
-    let yielding = |rule: usize| is_generic(rule) || !yields[rule].is_empty();
+fn yield_matches(scanner: &Scanner, matches: &mut [Match]) {
+    let is_generic = |rule: usize| scanner.rules.get(rule).syntax.generic;
+    let yielding = |rule: usize| is_generic(rule) || !scanner.yields[rule].is_empty();
     if !matches.iter().any(|m| yielding(m.rule)) {
         return;
     }
@@ -399,14 +404,12 @@ fn yield_matches(rules: &RuleSet, yields: &[Vec<usize>], matches: &mut [Match]) 
         if !yielding(m.rule) {
             continue;
         }
-        let yields_to = |other: usize| {
-            other != m.rule
-                && ((is_generic(m.rule) && !is_generic(other)) || yields[m.rule].contains(&other))
-        };
-        if found
-            .iter()
-            .any(|(other, s)| yields_to(*other) && s.start < m.secret.end && m.secret.start < s.end)
-        {
+        if found.iter().any(|(other, s)| {
+            *other != m.rule
+                && scanner.yields_to(m.rule, *other)
+                && s.start < m.secret.end
+                && m.secret.start < s.end
+        }) {
             m.rule = usize::MAX;
         }
     }
