@@ -250,7 +250,7 @@ impl Rule {
 
     /// The compiled regex, built on first call and shared by every thread after.
     pub fn regex(&self) -> Result<&Regex, RuleError> {
-        self.compiled(&self.regex, &self.syntax.regex)
+        self.compiled(&self.regex, || self.syntax.regex.clone())
     }
 
     /// The regex anchored at both ends (`\A(?:regex)\z`), built on first call: it
@@ -258,17 +258,18 @@ impl Rule {
     /// plain regex reports only the first reading it finds. Its capture groups are
     /// numbered as the plain regex's.
     pub fn whole_regex(&self) -> Result<&Regex, RuleError> {
-        let anchored = format!("\\A(?:{})\\z", self.syntax.regex);
-        self.compiled(&self.whole_regex, &anchored)
+        self.compiled(&self.whole_regex, || {
+            format!("\\A(?:{})\\z", self.syntax.regex)
+        })
     }
 
     fn compiled<'a>(
         &self,
         cell: &'a OnceLock<Result<Regex, String>>,
-        pattern: &str,
+        pattern: impl FnOnce() -> String,
     ) -> Result<&'a Regex, RuleError> {
         cell.get_or_init(|| {
-            RegexBuilder::new(pattern)
+            RegexBuilder::new(&pattern())
                 .unicode(false)
                 .size_limit(REGEX_SIZE_LIMIT)
                 .dfa_size_limit(REGEX_SIZE_LIMIT)
