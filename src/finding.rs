@@ -232,6 +232,11 @@ impl Default for Origin {
     }
 }
 
+/// The first twelve hex digits of an object id, as keygate shows commits and tags.
+pub fn short_id(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
+
 /// Builds a finding for `secret`, which stands at `span` of `hay`: written there as
 /// it is, or encoded (then `span` is the encoded text, and `secret` what it decodes
 /// to).

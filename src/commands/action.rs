@@ -335,7 +335,7 @@ fn summary(described: &str, active: &[&Finding], scanned: &ScanOutput) -> String
             let commit = f.commit.as_ref().map_or_else(String::new, |c| {
                 format!(
                     "{} {}",
-                    cell(c.id.get(..12).unwrap_or(&c.id)),
+                    cell(crate::finding::short_id(&c.id)),
                     cell_text(&c.author)
                 )
             });
@@ -441,7 +441,7 @@ fn annotation(f: &Finding) -> String {
         let _ = write!(
             message,
             "; added in {}",
-            commit.id.get(..12).unwrap_or(&commit.id)
+            crate::finding::short_id(&commit.id)
         );
     }
     format!("::error {props}::{}", escape_data(&message))

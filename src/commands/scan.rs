@@ -225,7 +225,7 @@ fn inline_allow_notes(allows: &[Finding], show_secrets: bool) -> Vec<String> {
         let commit = f
             .commit
             .as_ref()
-            .map(|c| format!(" in commit {}", c.id.get(..12).unwrap_or(&c.id)))
+            .map(|c| format!(" in commit {}", crate::finding::short_id(&c.id)))
             .unwrap_or_default();
         // Notes are shown to people (human report, job summary): the path and the
         // rule id (a custom rule's) come from scanned data.

@@ -147,7 +147,7 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         )?;
     }
     if let Some(commit) = &f.commit {
-        let short = commit.id.get(..12).unwrap_or(&commit.id);
+        let short = crate::finding::short_id(&commit.id);
         writeln!(
             out,
             "      commit:  {short} by {} <{}> on {}: {}",
@@ -158,7 +158,7 @@ fn write_finding(report: &Report, f: &Finding, p: &Palette, out: &mut dyn Write)
         )?;
     }
     if let Some(tag) = f.message.as_ref().and_then(|m| m.tag()) {
-        let short = tag.id.get(..12).unwrap_or(&tag.id);
+        let short = crate::finding::short_id(&tag.id);
         writeln!(out, "      tag:     {} ({short})", quote::text(&tag.name))?;
     }
     if f.suppression.is_none() {

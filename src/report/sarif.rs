@@ -25,7 +25,7 @@ use serde_sarif::sarif::{
 use sha2::{Digest, Sha256};
 
 use super::Report;
-use crate::finding::{Finding, MessageOf, Status, Suppression};
+use crate::finding::{short_id, Finding, MessageOf, Status, Suppression};
 use crate::rules::{Rule, Severity};
 use crate::settings::SourceContext;
 
@@ -776,10 +776,6 @@ fn starts_with_vowel(text: &str) -> bool {
     text.chars()
         .next()
         .is_some_and(|c| "AEIOUaeiou".contains(c))
-}
-
-fn short_id(id: &str) -> &str {
-    id.get(..12).unwrap_or(id)
 }
 
 fn to_i64(n: u64) -> i64 {
