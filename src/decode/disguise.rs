@@ -155,11 +155,15 @@ impl Decoder for Disguises {
             .map(|m| (m.start(), m.pattern().as_usize()));
         decode_each(hay, hits, out);
     }
+
+    fn decode_at_triggers(&self, hay: &[u8], triggers: &[TriggerHit], out: &mut Vec<Piece>) {
+        decode_hits(hay, triggers, out);
+    }
 }
 
 /// Decodes at the places the engine's keyword walk found ([`trigger_patterns`]).
 /// The walk matches without regard to case; the patterns are checked as written.
-pub fn decode_hits(hay: &[u8], hits: &[TriggerHit], out: &mut Vec<Piece>) {
+fn decode_hits(hay: &[u8], hits: &[TriggerHit], out: &mut Vec<Piece>) {
     if hits.is_empty() {
         return;
     }

@@ -122,6 +122,13 @@ pub trait Decoder: Sync {
     fn reads_binary(&self) -> bool {
         false
     }
+
+    /// Like [`Decoder::decode`], given the places where the engine's keyword walk met
+    /// the trigger patterns in `hay` ([`trigger_patterns`]), when it looked for them.
+    /// Only a decoder that starts from triggers uses them.
+    fn decode_at_triggers(&self, hay: &[u8], _triggers: &[TriggerHit], out: &mut Vec<Piece>) {
+        self.decode(hay, out);
+    }
 }
 
 /// Bytes looked at to call content binary, as git does: a NUL among them.
@@ -132,8 +139,7 @@ pub fn is_binary(bytes: &[u8]) -> bool {
     memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some()
 }
 
-/// Every decoder, in the order their views are scanned; the disguises come last
-/// (see [`decode`]).
+/// Every decoder, in the order their views are scanned.
 static DECODERS: &[&dyn Decoder] = &[
     // Hex digits are base64 characters too: one pass finds the runs of both.
     &base64::Base64AndHex,
@@ -231,14 +237,14 @@ fn push_level(
     // Views are text by construction; binary content gets only the decoders that
     // read it.
     let binary = parent.is_none() && is_binary(hay);
-    for (i, decoder) in DECODERS.iter().enumerate() {
+    for decoder in DECODERS {
         if binary && !decoder.reads_binary() {
             continue;
         }
         pieces.clear();
         match triggers {
-            Some(hits) if i == DECODERS.len() - 1 => disguise::decode_hits(hay, hits, pieces),
-            _ => decoder.decode(hay, pieces),
+            Some(hits) => decoder.decode_at_triggers(hay, hits, pieces),
+            None => decoder.decode(hay, pieces),
         }
         for piece in pieces.drain(..) {
             if piece.bytes.len() > *budget {
