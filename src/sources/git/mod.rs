@@ -311,8 +311,21 @@ pub fn check_loose(git_dir: &Path, oid: Oid) -> Result<(), String> {
 /// ref as such, it is a blob or a tree, reported when a reader meets it. A repository
 /// without loose objects costs one look at each `objects/` folder.
 pub fn guard_loose_commits(repo: &Repository) -> anyhow::Result<()> {
-    let suspects = damaged_loose_commits(repo.commondir());
+    // A range scan reads its base's config through the repository, then walks it:
+    // the loose objects are looked through once a process.
+    static CHECKED: std::sync::Mutex<Vec<std::path::PathBuf>> = std::sync::Mutex::new(Vec::new());
+    let common = repo.commondir().to_path_buf();
+    if CHECKED
+        .lock()
+        .is_ok_and(|checked| checked.contains(&common))
+    {
+        return Ok(());
+    }
+    let suspects = damaged_loose_commits(&common);
     if suspects.is_empty() {
+        if let Ok(mut checked) = CHECKED.lock() {
+            checked.push(common);
+        }
         return Ok(());
     }
     let odb = repo.odb().context("cannot open the object database")?;
