@@ -232,6 +232,21 @@ impl Default for Origin {
     }
 }
 
+/// `text` with each of `secrets` redacted wherever it stands, longer ones first, so
+/// that a secret holding another is redacted whole.
+pub fn redact_all<'a>(text: &str, secrets: impl IntoIterator<Item = &'a str>) -> String {
+    let mut secrets: Vec<&str> = secrets.into_iter().filter(|s| !s.is_empty()).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    let mut out = text.to_string();
+    for secret in secrets {
+        if out.contains(secret) {
+            out = out.replace(secret, &redact(secret));
+        }
+    }
+    out
+}
+
 /// The first twelve hex digits of an object id, as keygate shows commits and tags.
 pub fn short_id(id: &str) -> &str {
     id.get(..12).unwrap_or(id)

@@ -199,20 +199,10 @@ fn redact_neighbours(context: &str, f: &Finding, findings: &[Finding]) -> String
         .unwrap_or_default()
         .iter()
         .filter(|g| g.commit.as_ref().map(|c| &c.id) == f.commit.as_ref().map(|c| &c.id));
-    let mut out = context.to_string();
-    let mut secrets: Vec<&str> = std::iter::once(f.secret.as_str())
-        .chain(same_line.map(|g| g.secret.as_str()))
-        .filter(|s| !s.is_empty())
-        .collect();
-    // Longer first, so that a secret holding another is redacted whole.
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    secrets.dedup();
-    for secret in secrets {
-        if out.contains(secret) {
-            out = out.replace(secret, &crate::finding::redact(secret));
-        }
-    }
-    out
+    crate::finding::redact_all(
+        context,
+        std::iter::once(f.secret.as_str()).chain(same_line.map(|g| g.secret.as_str())),
+    )
 }
 
 fn write_summary(

@@ -20,7 +20,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
 
-use crate::finding::{redact, Finding, Validation};
+use crate::finding::{redact_all, Finding, Validation};
 use http::{Client, Request};
 use providers::{Check, PROVIDERS};
 
@@ -272,10 +272,7 @@ fn ask_one(client: &Client, job: &Job, endpoints: &Endpoints) -> Validation {
 /// A detail as it may be shown: no secret in it (an endpoint could echo one back),
 /// no control characters, and short.
 pub fn scrub(detail: &str, secrets: &[&str]) -> String {
-    let mut out = detail.to_string();
-    for secret in secrets.iter().filter(|s| s.len() >= 4) {
-        out = out.replace(secret, &redact(secret));
-    }
+    let out = redact_all(detail, secrets.iter().copied().filter(|s| s.len() >= 4));
     let mut cleaned: String = out
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
