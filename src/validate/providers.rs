@@ -129,10 +129,7 @@ pub fn check_for(rule_id: &str) -> Check {
             method: Method::Get,
             path: "/user",
             auth: Auth::Bearer,
-            headers: &[
-                ("accept", "application/vnd.github+json"),
-                ("x-github-api-version", "2022-11-28"),
-            ],
+            headers: GITHUB_HEADERS,
         }),
         (_, "gitlab.personal-access-token") => get(
             "gitlab",
@@ -179,6 +176,36 @@ pub fn request(probe: &Probe, base: &str, key: &str) -> Request {
 }
 
 /// What an answer (or its absence) says of the key.
+/// The headers GitHub's REST API asks every call for.
+pub const GITHUB_HEADERS: &[(&str, &str)] = &[
+    ("accept", "application/vnd.github+json"),
+    ("x-github-api-version", "2022-11-28"),
+];
+
+/// The top-level fields of a JSON answer, where the answer is JSON.
+pub struct Fields(Option<Value>);
+
+impl Fields {
+    pub fn of(body: &str) -> Fields {
+        Fields(serde_json::from_str(body).ok())
+    }
+
+    pub fn text(&self, key: &str) -> Option<String> {
+        self.0
+            .as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    }
+
+    pub fn flag(&self, key: &str) -> Option<bool> {
+        self.0
+            .as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_bool)
+    }
+}
+
 pub fn judge(provider: &str, reply: &Reply) -> Validation {
     let title = self::provider(provider).map_or(provider, |p| p.title);
     let (status, body, rate_limited) = match reply {
@@ -190,18 +217,9 @@ pub fn judge(provider: &str, reply: &Reply) -> Validation {
             rate_limited,
         } => (*status, body.as_str(), *rate_limited),
     };
-    let json: Option<Value> = serde_json::from_str(body).ok();
-    let text = |key: &str| -> Option<String> {
-        json.as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    };
-    let flag = |key: &str| -> Option<bool> {
-        json.as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(Value::as_bool)
-    };
+    let fields = Fields::of(body);
+    let text = |key: &str| fields.text(key);
+    let flag = |key: &str| fields.flag(key);
     let lower = body.to_ascii_lowercase();
     match (provider, status) {
         // Slack answers 200 to everything and says what it meant in `ok` and `error`.

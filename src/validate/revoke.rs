@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
-
 use super::http::{Client, Method, Reply, Request};
+use super::providers::{Fields, GITHUB_HEADERS};
 use super::Endpoints;
 
 /// A revocation API.
@@ -67,10 +66,10 @@ pub fn request(api: Api, base: &str, key: &str) -> Request {
             method: Method::Post,
             url: format!("{base}/credentials/revoke"),
             // Unauthenticated on purpose: GitHub refuses authenticated calls here.
-            headers: vec![
-                ("accept", "application/vnd.github+json".into()),
-                ("x-github-api-version", "2022-11-28".into()),
-            ],
+            headers: GITHUB_HEADERS
+                .iter()
+                .map(|&(name, value)| (name, value.to_string()))
+                .collect(),
             body: Some((
                 "application/json",
                 serde_json::json!({ "credentials": [key] })
@@ -131,12 +130,11 @@ pub fn read(api: Api, reply: &Reply) -> Revocation {
                 .into(),
         ),
         (Api::Slack, 200) => {
-            let json: Option<Value> = serde_json::from_str(body).ok();
-            let get = |k: &str| json.as_ref().and_then(|v| v.get(k)).cloned();
+            let fields = Fields::of(body);
             match (
-                get("ok").and_then(|v| v.as_bool()),
-                get("revoked").and_then(|v| v.as_bool()),
-                get("error"),
+                fields.flag("ok"),
+                fields.flag("revoked"),
+                fields.text("error"),
             ) {
                 (Some(true), Some(true), _) => {
                     Revocation::Revoked("Slack revoked the token".into())
@@ -144,9 +142,7 @@ pub fn read(api: Api, reply: &Reply) -> Revocation {
                 (Some(true), _, _) => {
                     Revocation::Refused("Slack answered without revoking the token".into())
                 }
-                (_, _, Some(Value::String(e))) => {
-                    Revocation::Refused(format!("Slack refused: `{e}`"))
-                }
+                (_, _, Some(e)) => Revocation::Refused(format!("Slack refused: `{e}`")),
                 _ => Revocation::Failed("Slack gave an answer keygate cannot read".into()),
             }
         }
